@@ -1,0 +1,418 @@
+"""The scikit-learn estimator: validation, centring, the solve, attributes."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._initializers import INITIALIZERS
+from ._solver import UPDATE_ORDERS, end_to_end, fit_bcgd
+from ._statistics import GramOperator, compute_scatter, target_statistics
+
+
+class DeepLinearRegressor(RegressorMixin, BaseEstimator):
+    r"""Deep linear network trained layer by layer with the optimal step.
+
+    The model is a linear map factorised into ``depth`` weight matrices,
+    ``P = W_L @ ... @ W_1``, fitted by block coordinate gradient descent
+    (BCGD): one weight matrix at a time, with the step that minimises the loss
+    exactly along that block's gradient. The data enter only through their
+    sufficient statistics, formed in one pass, so a sweep over the layers
+    costs nothing that grows with the number of samples.
+
+    Parameters
+    ----------
+    depth : int, default=3
+        Number of weight matrices ``L``. ``depth=1`` is linear regression
+        trained by gradient descent.
+
+    width : int, array-like of int or None, default=None
+        Sizes of the ``depth - 1`` hidden layers: one int for all of them, or
+        one int per hidden layer. ``None`` uses ``max(n_features, n_outputs)``,
+        the narrowest width at which the orthogonal-like start makes the fit
+        independent of the width. A width below ``min(n_features, n_outputs)``
+        restricts the fitted map to that rank (reduced-rank regression).
+
+    init : {"orthogonal", "glorot_normal", "he_normal"}, default="orthogonal"
+        Starting weights. ``"orthogonal"`` draws random semi-orthogonal hidden
+        layers and a zero last layer, so the fit starts from the zero map and
+        its trajectory depends on neither the width nor the seed. The other
+        two draw Gaussian weights with variance ``2 / (fan_in + fan_out)``
+        and ``2 / fan_in``.
+
+    learning_rate : {"optimal", "lipschitz"} or float, default="optimal"
+        Step-size rule for each block. ``"optimal"`` takes the exact minimiser
+        of the loss along the block gradient; ``"lipschitz"`` takes the
+        inverse of the block's Lipschitz constant, estimated by power
+        iteration; a positive float is a fixed step.
+
+    update_order : {"forward", "backward", "random"}, default="forward"
+        Order of the blocks within a sweep: from the input layer up, from the
+        output layer down, or a new random permutation each sweep.
+
+    acceleration : {"anderson", "none"}, default="anderson"
+        ``"anderson"`` extrapolates the weights from the last sweeps (Anderson
+        acceleration) and keeps the extrapolated point only when it lowers
+        the loss, so the loss still never rises. ``"none"`` runs the plain
+        layer-wise algorithm.
+
+    alpha : float, default=0.0
+        Weight decay: the objective adds ``alpha / 2 * sum_j ||W_j||_F^2`` to
+        half the (weighted) residual sum of squares, so ``depth=1`` fits the
+        same model as ``Ridge(alpha=alpha)``.
+
+    max_iter : int, default=1000
+        Maximum number of sweeps over the layers.
+
+    tol : float, default=1e-8
+        The fit stops after a sweep that changes the end-to-end map ``P`` by
+        at most ``tol`` relative to its norm, ``||P_k - P_{k-1}||_F <= tol *
+        ||P_k||_F``, or that does not lower the loss at all.
+
+    fit_intercept : bool, default=True
+        Whether to fit an intercept by centring ``X`` and ``y``.
+
+    precompute : "auto" or bool, default="auto"
+        Whether to form the ``n_features x n_features`` Gram matrix. Without
+        it every product with the Gram matrix goes through ``X`` (two passes).
+        ``"auto"`` forms it when ``n_samples > n_features``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the starting weights, the random update order and the power
+        iterations of the ``"lipschitz"`` rule.
+
+    verbose : int, default=0
+        ``1`` prints one line per sweep, ``2`` also one line per block.
+
+    warm_start : bool, default=False
+        Whether to start from the weights of the previous fit.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+        End-to-end linear map ``P``; one-dimensional when ``y`` is.
+
+    intercept_ : float or ndarray of shape (n_outputs,)
+        Intercept; ``0.0`` when ``fit_intercept=False``.
+
+    weights_ : list of ndarray
+        The ``depth`` weight matrices, ``weights_[j]`` of shape
+        ``(n_{j+1}, n_j)`` with ``n_0 = n_features`` and ``n_L = n_outputs``.
+
+    n_iter_ : int
+        Number of sweeps run.
+
+    loss_curve_ : list of float
+        Objective after each sweep, on the scale of
+        :attr:`sklearn.neural_network.MLPRegressor.loss_curve_`: half the
+        weighted mean of the squared residuals over samples and outputs, plus
+        the weight decay divided by ``n_outputs`` times the weight sum.
+
+    step_sizes_ : ndarray of shape (n_iter_, depth)
+        Step size taken for each block in each sweep; 0 where a block was
+        skipped because its gradient was zero.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LinearRegression : Ordinary least squares.
+    sklearn.linear_model.Ridge : Least squares with an L2 penalty.
+    sklearn.neural_network.MLPRegressor : Multi-layer network trained by
+        stochastic or quasi-Newton gradient methods.
+
+    Notes
+    -----
+    With sample weights ``w`` summing to ``m`` and ``n_outputs = k``, the
+    loss of ``P`` is
+
+    .. math::
+
+        \ell(P) = \frac{1}{2m} \sum_i w_i \lVert y_i - P x_i \rVert^2
+                = \tfrac12 \operatorname{tr}(P S P^\top)
+                  - \operatorname{tr}(P C^\top) + s,
+
+    with ``S = X^T W X / m``, ``C = Y^T W X / m`` and
+    ``s = ||W^{1/2} Y||^2 / (2m)`` after centring. For block ``j`` with
+    ``A = W_L ... W_{j+1}`` and ``R = W_{j-1} ... W_1``, the gradient is
+    ``G_j = A^T (P S - C) R^T`` and the optimal step is
+
+    .. math::
+
+        \eta_j^* = \frac{\lVert G_j \rVert_F^2}
+                        {\operatorname{tr}(D S D^\top)}, \qquad D = A G_j R,
+
+    the minimiser of the parabola ``eta -> loss(W_j - eta G_j)``.
+    ``loss_curve_`` reports the loss divided by ``k``.
+
+    References
+    ----------
+    .. [1] Y. Shin, "Effects of Depth, Width, and Initialization: A Convergence
+       Analysis of Layer-wise Training for Deep Linear Neural Networks",
+       Analysis and Applications 20(1), 2022. arXiv:1910.05874.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_deeplinear import DeepLinearRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> model = DeepLinearRegressor(depth=3, random_state=0).fit(X, y)
+    >>> round(model.score(X, y), 4)
+    0.5177
+    >>> len(model.weights_), model.coef_.shape
+    (3, (10,))
+    """
+
+    _parameter_constraints: dict = {
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "width": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "init": [StrOptions(set(INITIALIZERS))],
+        "learning_rate": [
+            StrOptions({"optimal", "lipschitz"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "update_order": [StrOptions(set(UPDATE_ORDERS))],
+        "acceleration": [StrOptions({"anderson", "none"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "precompute": [StrOptions({"auto"}), "boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        depth=3,
+        width=None,
+        init="orthogonal",
+        learning_rate="optimal",
+        update_order="forward",
+        acceleration="anderson",
+        alpha=0.0,
+        max_iter=1000,
+        tol=1e-8,
+        fit_intercept=True,
+        precompute="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.depth = depth
+        self.width = width
+        self.init = init
+        self.learning_rate = learning_rate
+        self.update_order = update_order
+        self.acceleration = acceleration
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by block coordinate gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=True,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if not np.sum(sample_weight) > 0:
+            raise ValueError(
+                "sample_weight must contain at least one positive weight; "
+                "got only zeros."
+            )
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y = Y.astype(X.dtype, copy=False)
+        layer_sizes = self._layer_sizes(X.shape[1], Y.shape[1])
+        weights = self._starting_weights(layer_sizes)
+
+        gram, cross, target_ss, X_offset, y_offset = self._statistics(
+            X, Y, sample_weight
+        )
+
+        weight_sum = float(np.sum(sample_weight, dtype=np.float64))
+        result = fit_bcgd(
+            weights,
+            gram,
+            cross,
+            target_ss,
+            l2=self.alpha / weight_sum,
+            learning_rate=self.learning_rate,
+            update_order=self.update_order,
+            acceleration=None if self.acceleration == "none" else "anderson",
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=check_random_state(self.random_state),
+            callback=self._report_block if self.verbose >= 2 else None,
+        )
+        self._report_result(result, Y.shape[1])
+
+        self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y.ndim)
+        return self
+
+    def _layer_sizes(self, n_features, n_outputs):
+        n_hidden = self.depth - 1
+        if self.width is None:
+            hidden = [max(n_features, n_outputs)] * n_hidden
+        elif isinstance(self.width, Integral):
+            hidden = [int(self.width)] * n_hidden
+        else:
+            hidden = list(np.asarray(self.width).ravel())
+            if len(hidden) != n_hidden:
+                raise ValueError(
+                    f"width must have depth - 1 = {n_hidden} entries, one per "
+                    f"hidden layer; got {len(hidden)}: {self.width!r}."
+                )
+            for size in hidden:
+                if not (isinstance(size, Integral | np.integer) and size >= 1):
+                    raise ValueError(
+                        "Every entry of width must be an integer >= 1; got "
+                        f"{self.width!r}."
+                    )
+            hidden = [int(size) for size in hidden]
+        return [n_features, *hidden, n_outputs]
+
+    def _starting_weights(self, layer_sizes):
+        if self.warm_start and hasattr(self, "weights_"):
+            fitted = [w.shape[1] for w in self.weights_] + [self.weights_[-1].shape[0]]
+            if fitted != layer_sizes:
+                raise ValueError(
+                    "warm_start=True cannot continue from the previous fit: its "
+                    f"layer sizes are {fitted}, and this data and these "
+                    f"parameters need {layer_sizes}. Set warm_start=False to "
+                    "start afresh."
+                )
+            return [np.array(w, dtype=np.float64) for w in self.weights_]
+        random_state = check_random_state(self.random_state)
+        return INITIALIZERS[self.init](layer_sizes, random_state)
+
+    def _statistics(self, X, Y, sample_weight):
+        """Return ``(S, C, s, X_offset, y_offset)``, S possibly an operator."""
+        n_samples, n_features = X.shape
+        precompute = self.precompute
+        if precompute == "auto":
+            precompute = n_samples > n_features
+        if precompute:
+            scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+            return scatter.problem()
+        cross, target_ss, X_offset, y_offset = target_statistics(
+            X, Y, sample_weight, self.fit_intercept
+        )
+        gram = GramOperator(X, sample_weight, X_offset)
+        return gram, cross, target_ss, X_offset, y_offset
+
+    def _report_block(self, sweep, block, loss):
+        print(f"Sweep {sweep + 1}, block {block + 1}: loss = {loss:.12g}")
+
+    def _report_result(self, result, n_outputs):
+        if self.verbose:
+            previous = None
+            for sweep, loss in enumerate(result.loss_curve, start=1):
+                change = "" if previous is None else f", change = {loss - previous:.3e}"
+                print(f"Sweep {sweep}: loss = {loss / n_outputs:.12g}{change}")
+                previous = loss
+        if result.diverged:
+            warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
+        elif not result.converged:
+            warnings.warn(
+                f"DeepLinearRegressor did not converge within max_iter="
+                f"{self.max_iter} sweeps: the last sweep changed coef_ by "
+                f"{result.last_change:.2e} relative to its norm, more than "
+                f"tol={self.tol:g}. Scale the features (for example with "
+                "StandardScaler in a Pipeline), increase max_iter, or raise tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _set_fitted_attributes(self, result, dtype, X_offset, y_offset, y_ndim):
+        n_outputs = result.weights[-1].shape[0]
+        coef = end_to_end(result.weights)
+        intercept = y_offset - coef @ X_offset
+
+        self.weights_ = [w.astype(dtype) for w in result.weights]
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = [loss / n_outputs for loss in result.loss_curve]
+        self.step_sizes_ = np.asarray(result.step_sizes).reshape(-1, self.depth)
+        self.coef_ = coef[0].astype(dtype) if y_ndim == 1 else coef.astype(dtype)
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        elif y_ndim == 1:
+            self.intercept_ = float(intercept[0])
+        else:
+            self.intercept_ = intercept.astype(dtype)
+
+    def predict(self, X):
+        """Predict with the end-to-end linear map.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags

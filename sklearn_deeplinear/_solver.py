@@ -1,0 +1,418 @@
+"""Block coordinate gradient descent for a deep linear network.
+
+Plain numerical code: arrays in, weights and history out. The data enter only
+through the sufficient statistics
+
+    S = X.T @ X / m,   C = Y.T @ X / m,   s = ||Y||^2 / (2 m)
+
+so that the loss of the end-to-end map ``P = W[-1] @ ... @ W[0]`` is
+
+    loss(P) = 1/2 tr(P S P.T) - tr(P C.T) + s + l2 / 2 * sum_j ||W[j]||_F^2.
+
+``S`` is either a dense array or any object that supports ``M @ S`` for a
+2-D array ``M`` (for example a :class:`scipy.sparse.linalg.LinearOperator`);
+the solver never needs more than that product.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+UPDATE_ORDERS = ("forward", "backward", "random")
+
+# Number of past sweeps that Anderson extrapolation combines.
+ANDERSON_MEMORY = 5
+
+# Power iterations per block and sweep for the "lipschitz" rule, warm-started
+# from the previous sweep's vector, and the factor that turns the estimate
+# (always a lower bound of the spectral norm) into a safe upper bound.
+POWER_ITERATIONS = 3
+POWER_ITERATIONS_COLD = 30
+LIPSCHITZ_MARGIN = 1.1
+
+
+@dataclass
+class SolverResult:
+    """Outcome of :func:`fit_bcgd`; ``weights`` are updated in place too."""
+
+    weights: list
+    loss_curve: list
+    step_sizes: list
+    n_iter: int
+    converged: bool
+    diverged: bool = False
+    message: str = ""
+    n_extrapolations: int = 0
+    last_change: float = 0.0
+
+
+def end_to_end(weights):
+    """Return the product ``weights[-1] @ ... @ weights[0]`` as a new array."""
+    product = weights[0].copy()
+    for weight in weights[1:]:
+        product = weight @ product
+    return product
+
+
+def objective(weights, gram, cross, target_ss, l2=0.0, product=None):
+    """Return the penalised loss of ``weights`` on the statistics."""
+    if product is None:
+        product = end_to_end(weights)
+    value = 0.5 * np.sum(product * (product @ gram)) - np.sum(product * cross)
+    value += target_ss
+    if l2:
+        value += 0.5 * l2 * sum(np.sum(weight * weight) for weight in weights)
+    return float(value)
+
+
+class _ProductCache:
+    """Lazy prefix and suffix products of the layers around one block.
+
+    For block ``i`` the prefix is ``R = W[i-1] @ ... @ W[0]`` with
+    ``F = R @ S`` and ``K = R @ S @ R.T``; the suffix is
+    ``A = W[-1] @ ... @ W[i+1]``. Updating block ``i`` invalidates the
+    prefixes above it and the suffixes below it; the others are kept, so a
+    forward sweep extends the prefix by one factor per block and reuses the
+    suffixes formed from the old weights (and symmetrically for a backward
+    sweep). The prefix of block 0 is the identity, marked by ``None``.
+    """
+
+    def __init__(self, weights, gram):
+        self.weights = weights
+        self.gram = gram
+        depth = len(weights)
+        self.prefix = [None] * (depth + 1)
+        self.suffix = [None] * depth
+        self.reset()
+
+    def reset(self):
+        depth = len(self.weights)
+        n_outputs = self.weights[-1].shape[0]
+        self.prefix[0] = None
+        self.suffix[depth - 1] = np.eye(n_outputs, dtype=self.weights[-1].dtype)
+        self.prefix_valid = 0
+        self.suffix_valid = depth - 1
+
+    def mark_updated(self, block):
+        self.prefix_valid = min(self.prefix_valid, block)
+        self.suffix_valid = max(self.suffix_valid, block)
+
+    def get_prefix(self, block):
+        """Return ``(R, F, K)`` for ``block``, or ``None`` for block 0."""
+        for i in range(self.prefix_valid, block):
+            weight = self.weights[i]
+            if i == 0:
+                product = weight.copy()
+                gram_product = weight @ self.gram
+            else:
+                product, gram_product, _ = self.prefix[i]
+                product = weight @ product
+                gram_product = weight @ gram_product
+            self.prefix[i + 1] = (product, gram_product, gram_product @ product.T)
+        self.prefix_valid = max(self.prefix_valid, block)
+        return self.prefix[block]
+
+    def get_suffix(self, block):
+        for i in range(self.suffix_valid, block, -1):
+            self.suffix[i - 1] = self.suffix[i] @ self.weights[i]
+        self.suffix_valid = min(self.suffix_valid, block)
+        return self.suffix[block]
+
+
+class _SpectralNormEstimator:
+    """Warm-started power iterations for the block Lipschitz constants."""
+
+    def __init__(self, random_state):
+        self.random_state = random_state
+        self.vectors = {}
+
+    def max_eigenvalue(self, key, apply, size, dtype):
+        vector = self.vectors.get(key)
+        n_steps = POWER_ITERATIONS
+        if vector is None:
+            vector = self.random_state.standard_normal(size).astype(dtype)
+            n_steps = POWER_ITERATIONS_COLD
+        estimate = 0.0
+        for _ in range(n_steps):
+            norm = np.linalg.norm(vector)
+            if norm == 0.0:
+                return 0.0
+            vector = vector / norm
+            image = apply(vector)
+            estimate = float(vector @ image)
+            vector = image
+        norm = np.linalg.norm(vector)
+        if norm > 0:
+            self.vectors[key] = vector / norm
+        return estimate
+
+
+def _block_step(cache, block, cross, l2, learning_rate, norm_estimator):
+    """Take one gradient step on ``weights[block]``.
+
+    Returns ``(step, decrease)``: the step size taken (0 for a skipped block)
+    and the exact decrease of the loss it produced, from the parabola
+    ``loss(W - eta G) = loss(W) - eta ||G||^2 + eta^2 / 2 curvature``.
+    """
+    weight = cache.weights[block]
+    suffix = cache.get_suffix(block)
+    prefix = cache.get_prefix(block)
+    gram = cache.gram
+
+    # Gradient of the loss in the end-to-end map, E = P S - C, and in the block.
+    if prefix is None:
+        residual = (suffix @ weight) @ gram - cross
+        back_projected = residual
+    else:
+        product, gram_product, _ = prefix
+        residual = (suffix @ weight) @ gram_product - cross
+        back_projected = residual @ product.T
+    gradient = suffix.T @ back_projected
+    if not np.any(gradient):
+        # A zero block gradient (for example below a zero last layer): the
+        # optimal step is 0 / 0, so the block is skipped. Weight decay alone
+        # is not applied either, since it would only shrink the block towards
+        # the critical point at the origin.
+        return 0.0, 0.0
+    if l2:
+        gradient += l2 * weight
+
+    gradient_sq = float(np.sum(gradient * gradient))
+
+    # Curvature of the loss along the gradient: tr(D S D.T) with D = A G R.
+    direction = suffix @ gradient
+    if prefix is None:
+        curvature = float(np.sum(direction * (direction @ gram)))
+    else:
+        curvature = float(np.sum(direction * (direction @ prefix[2])))
+    curvature += l2 * gradient_sq
+
+    if learning_rate == "optimal":
+        if not curvature > 0.0 or not math.isfinite(curvature):
+            return 0.0, 0.0
+        step = gradient_sq / curvature
+    elif learning_rate == "lipschitz":
+        lipschitz = _block_lipschitz(cache, block, suffix, prefix, norm_estimator)
+        lipschitz = LIPSCHITZ_MARGIN * lipschitz + l2
+        if not lipschitz > 0.0:
+            return 0.0, 0.0
+        step = 1.0 / lipschitz
+    else:
+        step = float(learning_rate)
+
+    decrease = step * gradient_sq - 0.5 * step * step * curvature
+    if not math.isfinite(decrease):
+        return step, -math.inf
+    if decrease < 0.0 and learning_rate not in ("optimal", "lipschitz"):
+        # A fixed step past twice the optimal one raises the loss: leave the
+        # block unchanged and let the caller stop.
+        return step, decrease
+    weight -= step * gradient
+    cache.mark_updated(block)
+    return step, decrease
+
+
+def _block_lipschitz(cache, block, suffix, prefix, norm_estimator):
+    """Estimate ``||A||_2^2 * lambda_max(R S R.T)`` for one block."""
+    suffix_gram = suffix @ suffix.T
+    suffix_norm_sq = float(linalg.eigvalsh(suffix_gram)[-1])
+    if prefix is None:
+        gram = cache.gram
+        size = cache.weights[0].shape[1]
+
+        def apply(vector):
+            return vector @ gram
+
+    else:
+        inner = prefix[2]
+        size = inner.shape[0]
+
+        def apply(vector):
+            return inner @ vector
+
+    inner_norm = norm_estimator.max_eigenvalue(
+        block, apply, size, cache.weights[block].dtype
+    )
+    return suffix_norm_sq * inner_norm
+
+
+def _anderson_extrapolate(history):
+    """Return the Anderson extrapolation of the flattened iterates, or None."""
+    iterates = np.stack(history)
+    differences = np.diff(iterates, axis=0)
+    gram = differences @ differences.T
+    try:
+        weights = linalg.solve(
+            gram + 1e-12 * np.trace(gram) * np.eye(len(gram)),
+            np.ones(len(gram)),
+            assume_a="pos",
+        )
+    except (linalg.LinAlgError, ValueError):
+        return None
+    total = weights.sum()
+    if not np.isfinite(total) or total == 0.0:
+        return None
+    weights /= total
+    return weights @ iterates[1:]
+
+
+def fit_bcgd(
+    weights,
+    gram,
+    cross,
+    target_ss,
+    *,
+    l2=0.0,
+    learning_rate="optimal",
+    update_order="forward",
+    acceleration=None,
+    max_iter=1000,
+    tol=1e-10,
+    random_state=None,
+    callback=None,
+):
+    """Fit ``weights`` in place by block coordinate gradient descent.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``weights[j]`` has shape ``(n_{j+1}, n_j)``; ``n_0`` is the number of
+        features and ``n_L`` the number of outputs. Updated in place.
+    gram : ndarray of shape (n_features, n_features) or linear operator
+        ``S``; anything that supports ``M @ gram`` for 2-D ``M``.
+    cross : ndarray of shape (n_outputs, n_features)
+        ``C``.
+    target_ss : float
+        ``s``, the loss of the zero map.
+    l2 : float
+        Weight decay on every layer.
+    learning_rate : {"optimal", "lipschitz"} or float
+        Step-size rule.
+    update_order : {"forward", "backward", "random"}
+        Order of the blocks within a sweep.
+    acceleration : {None, "anderson"}
+        Safeguarded Anderson extrapolation across sweeps: an extrapolated
+        point replaces the iterate only when it has a lower loss.
+    max_iter : int
+        Maximum number of sweeps.
+    tol : float
+        The fit stops after a sweep that changes the end-to-end map by at
+        most ``tol`` relative to its norm, ``||P_k - P_{k-1}||_F <=
+        tol * ||P_k||_F``, or that no longer lowers the loss at all.
+    random_state : numpy.random.Generator or RandomState
+        Source of the random orders and power-iteration starts.
+    callback : callable, optional
+        Called as ``callback(sweep, block, loss)`` after every block step.
+
+    Returns
+    -------
+    result : SolverResult
+    """
+    depth = len(weights)
+    if random_state is None:
+        random_state = np.random.default_rng(0)
+    cache = _ProductCache(weights, gram)
+    norm_estimator = _SpectralNormEstimator(random_state)
+    fixed_step = learning_rate not in ("optimal", "lipschitz")
+
+    product = end_to_end(weights)
+    loss = objective(weights, gram, cross, target_ss, l2, product=product)
+    loss_curve = []
+    step_sizes = []
+    history = []
+    n_extrapolations = 0
+    last_change = 0.0
+    converged = False
+    diverged = False
+    message = ""
+
+    for sweep in range(max_iter):
+        if update_order == "forward":
+            order = range(depth)
+        elif update_order == "backward":
+            order = range(depth - 1, -1, -1)
+        else:
+            order = random_state.permutation(depth)
+
+        previous_loss = loss
+        steps = np.zeros(depth)
+        running_loss = loss
+        for block in order:
+            step, decrease = _block_step(
+                cache, block, cross, l2, learning_rate, norm_estimator
+            )
+            if fixed_step and not decrease >= 0.0:
+                diverged = True
+                message = (
+                    f"The fixed learning_rate={learning_rate!r} would increase "
+                    f"the loss at sweep {sweep + 1}, block {block + 1}; the fit "
+                    "stopped at the last weights that lowered it. Use "
+                    "learning_rate='optimal' or a smaller step."
+                )
+                break
+            steps[block] = step
+            running_loss -= decrease
+            if callback is not None:
+                callback(sweep, block, running_loss)
+        if diverged:
+            if sweep > 0 or np.any(steps):
+                step_sizes.append(steps)
+                loss = objective(weights, gram, cross, target_ss, l2)
+                loss_curve.append(loss)
+            break
+
+        previous_product = product
+        product = end_to_end(weights)
+        loss = objective(weights, gram, cross, target_ss, l2, product=product)
+
+        if acceleration == "anderson":
+            history.append(np.concatenate([w.ravel() for w in weights]))
+            if len(history) == ANDERSON_MEMORY + 1:
+                extrapolated = _anderson_extrapolate(history)
+                history.clear()
+                if extrapolated is not None and np.all(np.isfinite(extrapolated)):
+                    candidate = _unflatten(extrapolated, weights)
+                    candidate_product = end_to_end(candidate)
+                    candidate_loss = objective(
+                        candidate, gram, cross, target_ss, l2, candidate_product
+                    )
+                    if candidate_loss < loss:
+                        for weight, new in zip(weights, candidate):
+                            weight[...] = new
+                        cache.reset()
+                        product = candidate_product
+                        loss = candidate_loss
+                        n_extrapolations += 1
+
+        loss_curve.append(loss)
+        step_sizes.append(steps)
+        change = float(np.linalg.norm(product - previous_product))
+        norm = float(np.linalg.norm(product))
+        last_change = change / norm if norm > 0.0 else 0.0
+        if change <= tol * norm or not loss < previous_loss:
+            converged = True
+            break
+
+    return SolverResult(
+        weights,
+        loss_curve,
+        step_sizes,
+        len(loss_curve),
+        converged,
+        diverged=diverged,
+        message=message,
+        n_extrapolations=n_extrapolations,
+        last_change=last_change,
+    )
+
+
+def _unflatten(vector, like):
+    arrays = []
+    start = 0
+    for weight in like:
+        stop = start + weight.size
+        arrays.append(vector[start:stop].reshape(weight.shape))
+        start = stop
+    return arrays

@@ -1,0 +1,203 @@
+"""Sufficient statistics of weighted least squares, dense or sparse.
+
+The solver sees the data only through
+
+    S = Xc.T @ W @ Xc / m,   C = Yc.T @ W @ Xc / m,   s = ||W^(1/2) Yc||^2 / (2 m)
+
+where ``W = diag(sample_weight)``, ``m = sum(sample_weight)`` and ``Xc``,
+``Yc`` are centred on their weighted means when an intercept is fitted.
+
+They are accumulated as a :class:`Scatter`: the weight sum, the weighted
+mean and the centred scatter matrix of the augmented rows ``[x, y]``. Two
+scatters merge exactly (the pairwise update of Chan, Golub and LeVeque), so
+the same code serves a chunked pass over a large array, a stream of batches
+and a reduction across workers, and no precision is lost to a large offset
+in the features.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+# Rows of a dense X are centred and multiplied in chunks of about this many
+# elements, so the centred copy is a small buffer rather than a copy of X.
+CHUNK_ELEMENTS = 2**17
+
+
+@dataclass
+class Scatter:
+    """Weighted scatter of the augmented rows ``z = [x, y]``.
+
+    Attributes
+    ----------
+    weight_sum : float
+        ``m``, the sum of the sample weights.
+    mean : ndarray of shape (n_features + n_outputs,)
+        Weighted mean of ``z`` (zeros when not centred).
+    scatter : ndarray of shape (n_features + n_outputs, n_features + n_outputs)
+        ``sum_i w_i (z_i - mean) (z_i - mean).T`` in float64.
+    n_features : int
+        How many leading coordinates of ``z`` are features.
+    centered : bool
+        Whether ``mean`` was subtracted.
+    """
+
+    weight_sum: float
+    mean: np.ndarray
+    scatter: np.ndarray
+    n_features: int
+    centered: bool
+
+    def merge(self, other):
+        """Return the scatter of the union of both sets of rows."""
+        total = self.weight_sum + other.weight_sum
+        if other.weight_sum == 0.0:
+            return self
+        if self.weight_sum == 0.0:
+            return other
+        scatter = self.scatter + other.scatter
+        mean = self.mean
+        if self.centered:
+            delta = other.mean - self.mean
+            mean = self.mean + (other.weight_sum / total) * delta
+            factor = self.weight_sum * other.weight_sum / total
+            scatter += factor * np.outer(delta, delta)
+        return Scatter(total, mean, scatter, self.n_features, self.centered)
+
+    def problem(self):
+        """Return ``(S, C, s, X_offset, y_offset)`` for the solver."""
+        p = self.n_features
+        m = self.weight_sum
+        gram = self.scatter[:p, :p] / m
+        cross = self.scatter[p:, :p] / m
+        target_ss = float(np.trace(self.scatter[p:, p:])) / (2.0 * m)
+        return gram, cross, target_ss, self.mean[:p].copy(), self.mean[p:].copy()
+
+
+def scatter_dense(X, Y, sample_weight, centered):
+    """Accumulate the scatter of dense ``X`` and ``Y`` chunk by chunk."""
+    n_samples, n_features = X.shape
+    width = n_features + Y.shape[1]
+    chunk_rows = max(1, CHUNK_ELEMENTS // width)
+    buffer = np.empty((min(chunk_rows, n_samples), width), dtype=X.dtype)
+    total = None
+    for start in range(0, n_samples, chunk_rows):
+        stop = min(start + chunk_rows, n_samples)
+        rows = buffer[: stop - start]
+        rows[:, :n_features] = X[start:stop]
+        rows[:, n_features:] = Y[start:stop]
+        weights = sample_weight[start:stop]
+        chunk = _scatter_rows(rows, weights, n_features, centered)
+        total = chunk if total is None else total.merge(chunk)
+    return total
+
+
+def _scatter_rows(rows, weights, n_features, centered):
+    """Return the scatter of one chunk, overwriting ``rows``."""
+    weight_sum = float(np.sum(weights, dtype=np.float64))
+    if centered and weight_sum > 0.0:
+        mean = (weights @ rows).astype(np.float64) / weight_sum
+        rows -= mean.astype(rows.dtype)
+    else:
+        mean = np.zeros(rows.shape[1])
+    rows *= np.sqrt(weights)[:, np.newaxis]
+    # One symmetric product gives S, C and ||Y||^2 of the chunk together.
+    scatter = (rows.T @ rows).astype(np.float64)
+    return Scatter(weight_sum, mean, scatter, n_features, centered)
+
+
+def scatter_sparse(X, Y, sample_weight, centered):
+    """Return the scatter of sparse ``X`` and dense ``Y`` without densifying X.
+
+    The centring is folded into the products: ``Xc.T W Xc = X.T W X - m x̄ x̄.T``.
+    """
+    # NOTE: folding the centring into X.T W X loses precision when a column's
+    # mean is large against its spread, as in any sparse least-squares code
+    # that keeps X sparse.
+    X = sp.csr_array(X)
+    n_features = X.shape[1]
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    weight_sum = float(weights.sum())
+    x_mean = np.zeros(n_features)
+    y_mean = np.zeros(Y.shape[1])
+    if centered:
+        x_mean = np.asarray(X.T @ weights, dtype=np.float64) / weight_sum
+        y_mean = (weights @ Y).astype(np.float64) / weight_sum
+    weighted_X = sp.diags_array(weights.astype(X.dtype)) @ X
+    gram = (X.T @ weighted_X).toarray().astype(np.float64)
+    Yc = Y.astype(np.float64) - y_mean
+    # Yc.T W Xc = Yc.T W X, because the weighted columns of Yc sum to zero.
+    cross = np.asarray(weighted_X.T @ Yc, dtype=np.float64).T
+    if centered:
+        gram -= weight_sum * np.outer(x_mean, x_mean)
+        cross -= np.outer(weights @ Yc, x_mean)
+    target = (Yc * weights[:, np.newaxis]).T @ Yc
+    scatter = np.block([[gram, cross.T], [cross, target]])
+    mean = np.concatenate([x_mean, y_mean])
+    return Scatter(weight_sum, mean, scatter, n_features, centered)
+
+
+def compute_scatter(X, Y, sample_weight, centered):
+    """Return the :class:`Scatter` of ``X`` (dense or sparse) and ``Y``."""
+    if sp.issparse(X):
+        return scatter_sparse(X, Y, sample_weight, centered)
+    return scatter_dense(X, Y, sample_weight, centered)
+
+
+def target_statistics(X, Y, sample_weight, centered):
+    """Return ``(C, s, X_offset, y_offset)`` without forming ``X.T @ X``."""
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    weight_sum = float(weights.sum())
+    n_features = X.shape[1]
+    if centered:
+        x_mean = np.asarray(X.T @ weights, dtype=np.float64).ravel() / weight_sum
+        y_mean = (weights @ Y).astype(np.float64) / weight_sum
+    else:
+        x_mean = np.zeros(n_features)
+        y_mean = np.zeros(Y.shape[1])
+    Yc = Y.astype(np.float64) - y_mean
+    weighted_Yc = Yc * weights[:, np.newaxis]
+    cross = np.asarray(X.T @ weighted_Yc, dtype=np.float64).T
+    if centered:
+        cross -= np.outer(weighted_Yc.sum(axis=0), x_mean)
+    target_ss = float(np.sum(weighted_Yc * Yc)) / (2.0 * weight_sum)
+    return cross / weight_sum, target_ss, x_mean, y_mean
+
+
+class GramOperator(LinearOperator):
+    """``S = Xc.T W Xc / m`` as a linear operator that never forms the matrix.
+
+    Each product costs two passes over ``X`` (``nnz`` operations for sparse
+    ``X``) per right-hand side, and the centring is applied implicitly.
+    """
+
+    def __init__(self, X, sample_weight, X_offset):
+        n_features = X.shape[1]
+        super().__init__(dtype=np.float64, shape=(n_features, n_features))
+        self.X = X
+        self.sqrt_weights = np.sqrt(np.asarray(sample_weight, dtype=np.float64))
+        self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
+        self.X_offset = X_offset
+
+    def _matmat(self, V):
+        V = np.asarray(V, dtype=np.float64)
+        projected = np.asarray(self.X @ V, dtype=np.float64)
+        projected -= self.X_offset @ V
+        projected *= (self.sqrt_weights**2)[:, np.newaxis]
+        result = np.asarray(self.X.T @ projected, dtype=np.float64)
+        result -= np.outer(self.X_offset, projected.sum(axis=0))
+        return result / self.weight_sum
+
+    def _matvec(self, v):
+        return self._matmat(np.reshape(v, (-1, 1))).ravel()
+
+    def _rmatmat(self, V):
+        return self._matmat(V)
+
+    def _rmatvec(self, v):
+        return self._matvec(v)
+
+    def _adjoint(self):
+        return self
