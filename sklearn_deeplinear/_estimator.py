@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -16,6 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _dask
 from ._initializers import INITIALIZERS
 from ._solver import UPDATE_ORDERS, end_to_end, fit_bcgd
 from ._statistics import GramOperator, compute_scatter, target_statistics
@@ -76,9 +76,12 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         Maximum number of sweeps over the layers.
 
     tol : float, default=1e-8
-        The fit stops after a sweep that changes the end-to-end map ``P`` by
-        at most ``tol`` relative to its norm, ``||P_k - P_{k-1}||_F <= tol *
-        ||P_k||_F``, or that does not lower the loss at all.
+        Relative accuracy of ``coef_`` at which the fit stops. After each sweep
+        the remaining change of the end-to-end map is estimated from the last
+        change and the observed contraction rate ``rho`` as
+        ``||P_k - P_{k-1}||_F * rho / (1 - rho)``; the fit stops when that is at
+        most ``tol * ||P_k||_F``, or when the loss has not reached a new
+        minimum for 10 sweeps (the round-off floor of the loss).
 
     fit_intercept : bool, default=True
         Whether to fit an intercept by centring ``X`` and ``y``.
@@ -251,10 +254,85 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        if _dask.any_dask_collection(X, y, sample_weight):
+            return _dask.fit_dask(self, X, y, sample_weight)
+        X, Y, sample_weight, y_ndim = self._validate_training_data(
+            X, y, sample_weight, reset=True
+        )
+        weights = self._starting_weights(self._layer_sizes(X.shape[1], Y.shape[1]))
+
+        gram, cross, target_ss, X_offset, y_offset = self._statistics(
+            X, Y, sample_weight
+        )
+
+        result = self._solve(weights, gram, cross, target_ss, sample_weight.sum())
+        self._report_result(result, Y.shape[1])
+
+        self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y_ndim)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Fold a batch into the running statistics and continue the fit.
+
+        Each call adds the batch to the weighted means and centred scatter of
+        all batches seen so far (merged exactly, so a large offset in the
+        features loses no precision) and runs up to ``max_iter`` sweeps from
+        the current weights. After the last batch the model is the one that
+        :meth:`fit` gives on all batches together. Unlike :meth:`fit`, a call
+        that stops at ``max_iter`` does not warn, since the next call
+        continues the fit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values of the batch.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the batch.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = not hasattr(self, "weights_")
+        X, Y, sample_weight, y_ndim = self._validate_training_data(
+            X, y, sample_weight, reset=first_call
+        )
+        batch = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+        if first_call:
+            weights = self._starting_weights(self._layer_sizes(X.shape[1], Y.shape[1]))
+            scatter = batch
+        else:
+            weights = self._continued_weights(X.shape[1], Y.shape[1], "partial_fit")
+            if self._scatter is None:
+                raise ValueError(
+                    "partial_fit cannot continue this model: the previous fit did "
+                    "not form the Gram matrix (precompute=False, or 'auto' with "
+                    "n_features >= n_samples), so its statistics are not kept. "
+                    "Call partial_fit on every batch from the start, or fit with "
+                    "precompute=True."
+                )
+            scatter = self._scatter.merge(batch)
+
+        gram, cross, target_ss, X_offset, y_offset = scatter.problem()
+
+        result = self._solve(weights, gram, cross, target_ss, scatter.weight_sum)
+        self._report_result(result, Y.shape[1], warn_max_iter=False)
+
+        self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y_ndim)
+        self._scatter = scatter
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        """Return ``(X, Y, sample_weight, y_ndim)`` with ``Y`` two-dimensional."""
         X, y = validate_data(
             self,
             X,
             y,
+            reset=reset,
             accept_sparse=["csr", "csc", "coo"],
             dtype=[np.float64, np.float32],
             multi_output=True,
@@ -269,21 +347,16 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
                 "got only zeros."
             )
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        Y = Y.astype(X.dtype, copy=False)
-        layer_sizes = self._layer_sizes(X.shape[1], Y.shape[1])
-        weights = self._starting_weights(layer_sizes)
+        return X, Y.astype(X.dtype, copy=False), sample_weight, y.ndim
 
-        gram, cross, target_ss, X_offset, y_offset = self._statistics(
-            X, Y, sample_weight
-        )
-
-        weight_sum = float(np.sum(sample_weight, dtype=np.float64))
-        result = fit_bcgd(
+    def _solve(self, weights, gram, cross, target_ss, weight_sum):
+        """Run the solver on the statistics with this estimator's settings."""
+        return fit_bcgd(
             weights,
             gram,
             cross,
             target_ss,
-            l2=self.alpha / weight_sum,
+            l2=self.alpha / float(weight_sum),
             learning_rate=self.learning_rate,
             update_order=self.update_order,
             acceleration=None if self.acceleration == "none" else "anderson",
@@ -292,10 +365,6 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
             random_state=check_random_state(self.random_state),
             callback=self._report_block if self.verbose >= 2 else None,
         )
-        self._report_result(result, Y.shape[1])
-
-        self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y.ndim)
-        return self
 
     def _layer_sizes(self, n_features, n_outputs):
         n_hidden = self.depth - 1
@@ -321,27 +390,39 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
 
     def _starting_weights(self, layer_sizes):
         if self.warm_start and hasattr(self, "weights_"):
-            fitted = [w.shape[1] for w in self.weights_] + [self.weights_[-1].shape[0]]
-            if fitted != layer_sizes:
-                raise ValueError(
-                    "warm_start=True cannot continue from the previous fit: its "
-                    f"layer sizes are {fitted}, and this data and these "
-                    f"parameters need {layer_sizes}. Set warm_start=False to "
-                    "start afresh."
-                )
-            return [np.array(w, dtype=np.float64) for w in self.weights_]
+            return self._continued_weights(
+                layer_sizes[0], layer_sizes[-1], "warm_start=True", layer_sizes
+            )
         random_state = check_random_state(self.random_state)
         return INITIALIZERS[self.init](layer_sizes, random_state)
 
+    def _continued_weights(self, n_features, n_outputs, caller, layer_sizes=None):
+        """Return float64 copies of the fitted weights, checking their shapes."""
+        if layer_sizes is None:
+            layer_sizes = self._layer_sizes(n_features, n_outputs)
+        fitted = [w.shape[1] for w in self.weights_] + [self.weights_[-1].shape[0]]
+        if fitted != layer_sizes:
+            raise ValueError(
+                f"{caller} cannot continue from the previous fit: its layer sizes "
+                f"are {fitted}, and this data and these parameters need "
+                f"{layer_sizes}. Fit afresh (warm_start=False, or a new estimator "
+                "for partial_fit)."
+            )
+        return [np.array(w, dtype=np.float64) for w in self.weights_]
+
     def _statistics(self, X, Y, sample_weight):
-        """Return ``(S, C, s, X_offset, y_offset)``, S possibly an operator."""
+        """Return ``(S, C, s, X_offset, y_offset)``, S possibly an operator.
+
+        The scatter of a precomputed fit is kept for ``partial_fit``.
+        """
         n_samples, n_features = X.shape
         precompute = self.precompute
         if precompute == "auto":
             precompute = n_samples > n_features
         if precompute:
-            scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
-            return scatter.problem()
+            self._scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+            return self._scatter.problem()
+        self._scatter = None
         cross, target_ss, X_offset, y_offset = target_statistics(
             X, Y, sample_weight, self.fit_intercept
         )
@@ -351,7 +432,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     def _report_block(self, sweep, block, loss):
         print(f"Sweep {sweep + 1}, block {block + 1}: loss = {loss:.12g}")
 
-    def _report_result(self, result, n_outputs):
+    def _report_result(self, result, n_outputs, warn_max_iter=True):
         if self.verbose:
             previous = None
             for sweep, loss in enumerate(result.loss_curve, start=1):
@@ -360,12 +441,12 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
                 previous = loss
         if result.diverged:
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
-        elif not result.converged:
+        elif warn_max_iter and not result.converged:
             warnings.warn(
                 f"DeepLinearRegressor did not converge within max_iter="
-                f"{self.max_iter} sweeps: the last sweep changed coef_ by "
-                f"{result.last_change:.2e} relative to its norm, more than "
-                f"tol={self.tol:g}. Scale the features (for example with "
+                f"{self.max_iter} sweeps: the estimated remaining change of "
+                f"coef_ is {result.last_change:.2e} relative to its norm, more "
+                f"than tol={self.tol:g}. Scale the features (for example with "
                 "StandardScaler in a Pipeline), increase max_iter, or raise tol.",
                 ConvergenceWarning,
                 stacklevel=3,
@@ -401,6 +482,8 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X)
         check_is_fitted(self)
         X = validate_data(
             self,

@@ -22,6 +22,10 @@ from scipy import linalg
 
 UPDATE_ORDERS = ("forward", "backward", "random")
 
+# Sweeps without a new minimum of the loss after which the fit has reached
+# the round-off floor of evaluating the loss.
+N_ITER_NO_CHANGE = 10
+
 # Number of past sweeps that Anderson extrapolation combines.
 ANDERSON_MEMORY = 5
 
@@ -298,9 +302,10 @@ def fit_bcgd(
     max_iter : int
         Maximum number of sweeps.
     tol : float
-        The fit stops after a sweep that changes the end-to-end map by at
-        most ``tol`` relative to its norm, ``||P_k - P_{k-1}||_F <=
-        tol * ||P_k||_F``, or that no longer lowers the loss at all.
+        The fit stops when the estimated remaining change of the end-to-end
+        map, ``||P_k - P_{k-1}||_F * rho / (1 - rho)`` with ``rho`` the
+        observed contraction rate, is at most ``tol * ||P_k||_F``; or when
+        the loss has stopped improving (round-off floor).
     random_state : numpy.random.Generator or RandomState
         Source of the random orders and power-iteration starts.
     callback : callable, optional
@@ -323,6 +328,8 @@ def fit_bcgd(
     step_sizes = []
     history = []
     n_extrapolations = 0
+    changes = []
+    best_loss, best_sweep = loss, -1
     last_change = 0.0
     converged = False
     diverged = False
@@ -336,8 +343,8 @@ def fit_bcgd(
         else:
             order = random_state.permutation(depth)
 
-        previous_loss = loss
         steps = np.zeros(depth)
+        sweep_decrease = 0.0
         running_loss = loss
         for block in order:
             step, decrease = _block_step(
@@ -353,6 +360,7 @@ def fit_bcgd(
                 )
                 break
             steps[block] = step
+            sweep_decrease += decrease
             running_loss -= decrease
             if callback is not None:
                 callback(sweep, block, running_loss)
@@ -388,10 +396,17 @@ def fit_bcgd(
 
         loss_curve.append(loss)
         step_sizes.append(steps)
-        change = float(np.linalg.norm(product - previous_product))
+        changes.append(float(np.linalg.norm(product - previous_product)))
         norm = float(np.linalg.norm(product))
-        last_change = change / norm if norm > 0.0 else 0.0
-        if change <= tol * norm or not loss < previous_loss:
+        remaining = _remaining_change(changes)
+        last_change = remaining / norm if norm > 0.0 else 0.0
+        # Near the round-off floor the changes are noise and the rate estimate
+        # fails; a loss that has not reached a new minimum for a while (or a
+        # sweep whose exact decrease is zero) then ends the fit.
+        if loss < best_loss:
+            best_loss, best_sweep = loss, sweep
+        stalled = sweep - best_sweep >= N_ITER_NO_CHANGE
+        if remaining <= tol * norm or stalled or not sweep_decrease > 0.0:
             converged = True
             break
 
@@ -406,6 +421,26 @@ def fit_bcgd(
         n_extrapolations=n_extrapolations,
         last_change=last_change,
     )
+
+
+def _remaining_change(changes, n_ratios=3):
+    """Estimate how far the end-to-end map still moves after the last sweep.
+
+    Under linear convergence with rate ``rho`` the remaining moves add up to
+    ``change * rho / (1 - rho)``; ``rho`` is the largest ratio of successive
+    changes over the last ``n_ratios`` sweeps. Without a contraction in
+    sight the estimate is infinite, unless the last change is exactly zero.
+    """
+    last = changes[-1]
+    if last == 0.0:
+        return 0.0
+    if len(changes) < 2:
+        return math.inf
+    recent = changes[-(n_ratios + 1) :]
+    rate = max(b / a if a > 0.0 else math.inf for a, b in zip(recent, recent[1:]))
+    if not rate < 1.0:
+        return math.inf
+    return last * rate / (1.0 - rate)
 
 
 def _unflatten(vector, like):

@@ -73,7 +73,27 @@ class Scatter:
         gram = self.scatter[:p, :p] / m
         cross = self.scatter[p:, :p] / m
         target_ss = float(np.trace(self.scatter[p:, p:])) / (2.0 * m)
+        check_finite_statistics(gram, cross, target_ss)
         return gram, cross, target_ss, self.mean[:p].copy(), self.mean[p:].copy()
+
+
+def check_finite_statistics(gram, cross, target_ss):
+    """Raise a ValueError when forming the statistics overflowed.
+
+    Finite data can still give infinite products, for example float64 entries
+    above about 1e154 or float32 entries above about 1e19 once squared.
+    """
+    finite = bool(np.all(np.isfinite(cross))) and np.isfinite(target_ss)
+    if gram is not None:
+        finite = finite and bool(np.all(np.isfinite(gram)))
+    if not finite:
+        raise ValueError(
+            "The sufficient statistics of X and y overflowed: X.T @ X, X.T @ y "
+            "or the sum of squares of y is not finite, because the data are too "
+            "large in magnitude. Rescale the features (for example with "
+            "StandardScaler in a Pipeline) and the target (for example with "
+            "TransformedTargetRegressor)."
+        )
 
 
 def scatter_dense(X, Y, sample_weight, centered):
@@ -163,7 +183,19 @@ def target_statistics(X, Y, sample_weight, centered):
     if centered:
         cross -= np.outer(weighted_Yc.sum(axis=0), x_mean)
     target_ss = float(np.sum(weighted_Yc * Yc)) / (2.0 * weight_sum)
+    # X.T @ X is never formed on this path: the squares of the largest entry
+    # bound its entries, so they stand in for it in the overflow check.
+    largest = _largest_magnitude(X)
+    check_finite_statistics(largest * largest, cross, target_ss)
     return cross / weight_sum, target_ss, x_mean, y_mean
+
+
+def _largest_magnitude(X):
+    """Return ``max |X_ij|`` without a temporary copy of dense ``X``."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return max(abs(float(np.max(values))), abs(float(np.min(values))))
 
 
 class GramOperator(LinearOperator):
@@ -176,18 +208,36 @@ class GramOperator(LinearOperator):
     def __init__(self, X, sample_weight, X_offset):
         n_features = X.shape[1]
         super().__init__(dtype=np.float64, shape=(n_features, n_features))
-        self.X = X
+        # CSR, because the products below go through X in slices of rows.
+        self.X = X.tocsr() if sp.issparse(X) else X
         self.sqrt_weights = np.sqrt(np.asarray(sample_weight, dtype=np.float64))
         self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
         self.X_offset = X_offset
 
     def _matmat(self, V):
+        """Return ``S @ V``, forming ``X @ V`` one slice of rows at a time.
+
+        A slice holds at most ``max(CHUNK_ELEMENTS, V.size)`` elements, so the
+        memory beyond ``X`` stays of the order of ``V`` and never reaches
+        ``n_samples x V.shape[1]`` when ``n_samples`` is much larger.
+        """
         V = np.asarray(V, dtype=np.float64)
-        projected = np.asarray(self.X @ V, dtype=np.float64)
-        projected -= self.X_offset @ V
-        projected *= (self.sqrt_weights**2)[:, np.newaxis]
-        result = np.asarray(self.X.T @ projected, dtype=np.float64)
-        result -= np.outer(self.X_offset, projected.sum(axis=0))
+        n_samples = self.X.shape[0]
+        n_columns = max(1, V.shape[1])
+        chunk_rows = max(1, max(CHUNK_ELEMENTS, V.size) // n_columns)
+        offset_image = self.X_offset @ V
+        weights = self.sqrt_weights**2
+        result = np.zeros((self.shape[0], V.shape[1]))
+        column_sums = np.zeros(V.shape[1])
+        for start in range(0, n_samples, chunk_rows):
+            stop = min(start + chunk_rows, n_samples)
+            rows = self.X[start:stop]
+            projected = np.asarray(rows @ V, dtype=np.float64)
+            projected -= offset_image
+            projected *= weights[start:stop, np.newaxis]
+            result += np.asarray(rows.T @ projected, dtype=np.float64)
+            column_sums += projected.sum(axis=0)
+        result -= np.outer(self.X_offset, column_sums)
         return result / self.weight_sum
 
     def _matvec(self, v):
