@@ -102,6 +102,7 @@ def scatter_dense(X, Y, sample_weight, centered):
     width = n_features + Y.shape[1]
     chunk_rows = max(1, CHUNK_ELEMENTS // width)
     buffer = np.empty((min(chunk_rows, n_samples), width), dtype=X.dtype)
+    unit_weights = bool(np.all(sample_weight == 1))
     total = None
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
@@ -109,12 +110,12 @@ def scatter_dense(X, Y, sample_weight, centered):
         rows[:, :n_features] = X[start:stop]
         rows[:, n_features:] = Y[start:stop]
         weights = sample_weight[start:stop]
-        chunk = _scatter_rows(rows, weights, n_features, centered)
+        chunk = _scatter_rows(rows, weights, n_features, centered, unit_weights)
         total = chunk if total is None else total.merge(chunk)
     return total
 
 
-def _scatter_rows(rows, weights, n_features, centered):
+def _scatter_rows(rows, weights, n_features, centered, unit_weights=False):
     """Return the scatter of one chunk, overwriting ``rows``."""
     weight_sum = float(np.sum(weights, dtype=np.float64))
     if centered and weight_sum > 0.0:
@@ -122,7 +123,8 @@ def _scatter_rows(rows, weights, n_features, centered):
         rows -= mean.astype(rows.dtype)
     else:
         mean = np.zeros(rows.shape[1])
-    rows *= np.sqrt(weights)[:, np.newaxis]
+    if not unit_weights:
+        rows *= np.sqrt(weights)[:, np.newaxis]
     # One symmetric product gives S, C and ||Y||^2 of the chunk together.
     scatter = (rows.T @ rows).astype(np.float64)
     return Scatter(weight_sum, mean, scatter, n_features, centered)
