@@ -53,7 +53,16 @@ class SolverResult:
 
 
 def end_to_end(weights):
-    """Return the product ``weights[-1] @ ... @ weights[0]`` as a new array."""
+    """Return the product ``weights[-1] @ ... @ weights[0]`` as a new array.
+
+    The product starts from the thinner end of the chain, so its cost is
+    ``O(depth * min(n_features, n_outputs) * width^2)``.
+    """
+    if weights[-1].shape[0] <= weights[0].shape[1]:
+        product = weights[-1].copy()
+        for weight in reversed(weights[:-1]):
+            product = product @ weight
+        return product
     product = weights[0].copy()
     for weight in weights[1:]:
         product = weight @ product
@@ -125,6 +134,53 @@ class _ProductCache:
         return self.suffix[block]
 
 
+class _ThinProducts:
+    """The end-to-end map ``P`` and ``P @ S``, kept up to date block by block.
+
+    This is the form for networks whose hidden layers are wide against the
+    number of outputs: instead of the prefix ``R`` (a hidden-width by
+    n_features matrix) it applies ``R`` and ``R.T`` to matrices with
+    ``n_outputs`` rows, one layer at a time. A block step then costs
+    ``O(depth * n_outputs * width^2 + n_outputs * n_features^2)`` instead of
+    ``O(width^2 * n_features)`` for forming the prefix products.
+    """
+
+    def __init__(self, weights, gram):
+        self.weights = weights
+        self.gram = gram
+        self.refresh()
+
+    def refresh(self):
+        self.product = end_to_end(self.weights)
+        self.gram_product = self.product @ self.gram
+
+    def back(self, rows, block):
+        """Return ``rows @ R.T`` for the prefix ``R`` of ``block``."""
+        for weight in self.weights[:block]:
+            rows = rows @ weight.T
+        return rows
+
+    def forward(self, rows, block):
+        """Return ``rows @ R`` for the prefix ``R`` of ``block``."""
+        for weight in reversed(self.weights[:block]):
+            rows = rows @ weight
+        return rows
+
+    def update(self, step, direction, image):
+        self.product -= step * direction
+        self.gram_product -= step * image
+
+
+def prefers_thin_products(layer_sizes):
+    """Whether :class:`_ThinProducts` is the cheaper form for these layers."""
+    depth = len(layer_sizes) - 1
+    n_features, n_outputs = layer_sizes[0], layer_sizes[-1]
+    width = max(layer_sizes[1:-1], default=n_features)
+    thin = depth * depth * n_outputs * width**2 + depth * n_outputs * n_features**2
+    cached = depth * width**2 * n_features + depth * width**3
+    return thin < cached
+
+
 class _SpectralNormEstimator:
     """Warm-started power iterations for the block Lipschitz constants."""
 
@@ -153,22 +209,25 @@ class _SpectralNormEstimator:
         return estimate
 
 
-def _block_step(cache, block, cross, l2, learning_rate, norm_estimator):
+def _block_step(cache, thin, block, cross, l2, learning_rate, norm_estimator):
     """Take one gradient step on ``weights[block]``.
 
-    Returns ``(step, decrease)``: the step size taken (0 for a skipped block)
-    and the exact decrease of the loss it produced, from the parabola
-    ``loss(W - eta G) = loss(W) - eta ||G||^2 + eta^2 / 2 curvature``.
+    ``thin`` is a :class:`_ThinProducts` or None for the cached prefix
+    products of ``cache``. Returns ``(step, decrease)``: the step size taken
+    (0 for a skipped block) and the exact decrease of the loss it produced,
+    from the parabola ``loss(W - eta G) = loss(W) - eta ||G||^2 + eta^2 / 2
+    curvature``.
     """
     weight = cache.weights[block]
     suffix = cache.get_suffix(block)
-    prefix = cache.get_prefix(block)
+    prefix = None if thin is not None else cache.get_prefix(block)
     gram = cache.gram
 
     # Gradient of the loss in the end-to-end map, E = P S - C, and in the block.
-    if prefix is None:
-        residual = (suffix @ weight) @ gram - cross
-        back_projected = residual
+    if thin is not None:
+        back_projected = thin.back(thin.gram_product - cross, block)
+    elif prefix is None:
+        back_projected = (suffix @ weight) @ gram - cross
     else:
         product, gram_product, _ = prefix
         residual = (suffix @ weight) @ gram_product - cross
@@ -187,7 +246,11 @@ def _block_step(cache, block, cross, l2, learning_rate, norm_estimator):
 
     # Curvature of the loss along the gradient: tr(D S D.T) with D = A G R.
     direction = suffix @ gradient
-    if prefix is None:
+    if thin is not None:
+        direction = thin.forward(direction, block)
+        image = direction @ gram
+        curvature = float(np.sum(direction * image))
+    elif prefix is None:
         curvature = float(np.sum(direction * (direction @ gram)))
     else:
         curvature = float(np.sum(direction * (direction @ prefix[2])))
@@ -198,7 +261,7 @@ def _block_step(cache, block, cross, l2, learning_rate, norm_estimator):
             return 0.0, 0.0
         step = gradient_sq / curvature
     elif learning_rate == "lipschitz":
-        lipschitz = _block_lipschitz(cache, block, suffix, prefix, norm_estimator)
+        lipschitz = _block_lipschitz(cache, thin, block, suffix, prefix, norm_estimator)
         lipschitz = LIPSCHITZ_MARGIN * lipschitz + l2
         if not lipschitz > 0.0:
             return 0.0, 0.0
@@ -215,23 +278,30 @@ def _block_step(cache, block, cross, l2, learning_rate, norm_estimator):
         return step, decrease
     weight -= step * gradient
     cache.mark_updated(block)
+    if thin is not None:
+        thin.update(step, direction, image)
     return step, decrease
 
 
-def _block_lipschitz(cache, block, suffix, prefix, norm_estimator):
+def _block_lipschitz(cache, thin, block, suffix, prefix, norm_estimator):
     """Estimate ``||A||_2^2 * lambda_max(R S R.T)`` for one block."""
     suffix_gram = suffix @ suffix.T
     suffix_norm_sq = float(linalg.eigvalsh(suffix_gram)[-1])
-    if prefix is None:
-        gram = cache.gram
-        size = cache.weights[0].shape[1]
+    gram = cache.gram
+    size = cache.weights[block].shape[1]
+    if thin is not None:
+
+        def apply(vector):
+            image = thin.forward(vector[np.newaxis, :], block) @ gram
+            return thin.back(image, block)[0]
+
+    elif prefix is None:
 
         def apply(vector):
             return vector @ gram
 
     else:
         inner = prefix[2]
-        size = inner.shape[0]
 
         def apply(vector):
             return inner @ vector
@@ -275,6 +345,7 @@ def fit_bcgd(
     max_iter=1000,
     tol=1e-10,
     random_state=None,
+    thin=None,
     callback=None,
 ):
     """Fit ``weights`` in place by block coordinate gradient descent.
@@ -308,6 +379,10 @@ def fit_bcgd(
         the loss has stopped improving (round-off floor).
     random_state : numpy.random.Generator or RandomState
         Source of the random orders and power-iteration starts.
+    thin : bool or None
+        Whether to apply the prefix products to thin matrices
+        (:class:`_ThinProducts`) instead of caching them; None chooses the
+        cheaper form from the layer sizes.
     callback : callable, optional
         Called as ``callback(sweep, block, loss)`` after every block step.
 
@@ -319,6 +394,10 @@ def fit_bcgd(
     if random_state is None:
         random_state = np.random.default_rng(0)
     cache = _ProductCache(weights, gram)
+    layer_sizes = [w.shape[1] for w in weights] + [weights[-1].shape[0]]
+    if thin is None:
+        thin = prefers_thin_products(layer_sizes)
+    thin = _ThinProducts(weights, gram) if thin else None
     norm_estimator = _SpectralNormEstimator(random_state)
     fixed_step = learning_rate not in ("optimal", "lipschitz")
 
@@ -329,6 +408,8 @@ def fit_bcgd(
     history = []
     n_extrapolations = 0
     changes = []
+    log_rates = []
+    extrapolated = False
     best_loss, best_sweep = loss, -1
     last_change = 0.0
     converged = False
@@ -348,7 +429,7 @@ def fit_bcgd(
         running_loss = loss
         for block in order:
             step, decrease = _block_step(
-                cache, block, cross, l2, learning_rate, norm_estimator
+                cache, thin, block, cross, l2, learning_rate, norm_estimator
             )
             if fixed_step and not decrease >= 0.0:
                 diverged = True
@@ -372,16 +453,28 @@ def fit_bcgd(
             break
 
         previous_product = product
+        if thin is not None:
+            # Recomputed once a sweep, so that round-off in the running
+            # updates does not accumulate.
+            thin.refresh()
         product = end_to_end(weights)
         loss = objective(weights, gram, cross, target_ss, l2, product=product)
+        # The change made by the sweep itself, before any extrapolation: its
+        # ratio between two plain sweeps in a row is the contraction rate.
+        changes.append(float(np.linalg.norm(product - previous_product)))
+        if not extrapolated and len(changes) > 1 and changes[-2] > 0.0:
+            log_rates.append(
+                math.log(changes[-1] / changes[-2]) if changes[-1] else -math.inf
+            )
+        extrapolated = False
 
         if acceleration == "anderson":
             history.append(np.concatenate([w.ravel() for w in weights]))
             if len(history) == ANDERSON_MEMORY + 1:
-                extrapolated = _anderson_extrapolate(history)
+                point = _anderson_extrapolate(history)
                 history.clear()
-                if extrapolated is not None and np.all(np.isfinite(extrapolated)):
-                    candidate = _unflatten(extrapolated, weights)
+                if point is not None and np.all(np.isfinite(point)):
+                    candidate = _unflatten(point, weights)
                     candidate_product = end_to_end(candidate)
                     candidate_loss = objective(
                         candidate, gram, cross, target_ss, l2, candidate_product
@@ -390,22 +483,25 @@ def fit_bcgd(
                         for weight, new in zip(weights, candidate):
                             weight[...] = new
                         cache.reset()
+                        if thin is not None:
+                            thin.refresh()
                         product = candidate_product
                         loss = candidate_loss
                         n_extrapolations += 1
+                        extrapolated = True
 
         loss_curve.append(loss)
         step_sizes.append(steps)
-        changes.append(float(np.linalg.norm(product - previous_product)))
         norm = float(np.linalg.norm(product))
-        remaining = _remaining_change(changes)
+        remaining = _remaining_change(changes[-1], log_rates)
         last_change = remaining / norm if norm > 0.0 else 0.0
         # Near the round-off floor the changes are noise and the rate estimate
-        # fails; a loss that has not reached a new minimum for a while (or a
-        # sweep whose exact decrease is zero) then ends the fit.
+        # fails; when, in addition, the loss has not reached a new minimum
+        # for a while (or the exact decrease of a sweep is zero), the fit
+        # has done what floating point allows.
         if loss < best_loss:
             best_loss, best_sweep = loss, sweep
-        stalled = sweep - best_sweep >= N_ITER_NO_CHANGE
+        stalled = sweep - best_sweep >= N_ITER_NO_CHANGE and remaining == math.inf
         if remaining <= tol * norm or stalled or not sweep_decrease > 0.0:
             converged = True
             break
@@ -423,24 +519,25 @@ def fit_bcgd(
     )
 
 
-def _remaining_change(changes, n_ratios=3):
+def _remaining_change(last_change, log_rates, window=10):
     """Estimate how far the end-to-end map still moves after the last sweep.
 
     Under linear convergence with rate ``rho`` the remaining moves add up to
-    ``change * rho / (1 - rho)``; ``rho`` is the largest ratio of successive
-    changes over the last ``n_ratios`` sweeps. Without a contraction in
-    sight the estimate is infinite, unless the last change is exactly zero.
+    ``change * rho / (1 - rho)``. The changes of a deep network oscillate
+    from sweep to sweep, so ``rho`` is the geometric mean of the contraction
+    over the last ``window`` pairs of plain sweeps (an extrapolated point
+    breaks a pair). Without a contraction in sight the estimate is infinite,
+    unless the last change is exactly zero.
     """
-    last = changes[-1]
-    if last == 0.0:
+    if last_change == 0.0:
         return 0.0
-    if len(changes) < 2:
+    if not log_rates:
         return math.inf
-    recent = changes[-(n_ratios + 1) :]
-    rate = max(b / a if a > 0.0 else math.inf for a, b in zip(recent, recent[1:]))
+    recent = log_rates[-window:]
+    rate = math.exp(sum(recent) / len(recent))
     if not rate < 1.0:
         return math.inf
-    return last * rate / (1.0 - rate)
+    return last_change * rate / (1.0 - rate)
 
 
 def _unflatten(vector, like):

@@ -33,8 +33,12 @@ def without_array_api_check(marker):
     return pytest.mark.parametrize(names, kept, **marker.kwargs)
 
 
+# Depth 1 converges more slowly, and the sample-weight equivalence check
+# compares predictions to an absolute 1e-9, below what tol=1e-8 promises.
 @without_array_api_check(
-    parametrize_with_checks([DeepLinearRegressor(), DeepLinearRegressor(depth=1)])
+    parametrize_with_checks(
+        [DeepLinearRegressor(), DeepLinearRegressor(depth=1, tol=1e-10)]
+    )
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

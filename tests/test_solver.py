@@ -10,7 +10,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deeplinear import DeepLinearRegressor
 from sklearn_deeplinear._initializers import glorot_normal, orthogonal_like
-from sklearn_deeplinear._solver import end_to_end, fit_bcgd, objective
+from sklearn_deeplinear._solver import (
+    end_to_end,
+    fit_bcgd,
+    objective,
+    prefers_thin_products,
+)
 
 
 def random_problem(n_features=6, n_outputs=3, n_samples=200, seed=0):
@@ -49,9 +54,10 @@ def reference_sweeps(weights, gram, cross, target_ss, order, n_sweeps):
     return curve
 
 
+@pytest.mark.parametrize("thin", [False, True])
 @pytest.mark.parametrize("update_order", ["forward", "backward"])
 @pytest.mark.parametrize("depth", [1, 2, 4])
-def test_cached_products_match_direct_computation(update_order, depth):
+def test_cached_products_match_direct_computation(thin, update_order, depth):
     gram, cross, target_ss = random_problem()
     sizes = [6] + [5, 7, 4][: depth - 1] + [3]
     start = glorot_normal(sizes, np.random.RandomState(0))
@@ -60,10 +66,50 @@ def test_cached_products_match_direct_computation(update_order, depth):
     expected = reference_sweeps(start, gram, cross, target_ss, order, n_sweeps=25)
     weights = [w.copy() for w in start]
     result = fit_bcgd(
-        weights, gram, cross, target_ss, update_order=update_order, max_iter=25, tol=0
+        weights,
+        gram,
+        cross,
+        target_ss,
+        update_order=update_order,
+        max_iter=25,
+        tol=0,
+        thin=thin,
     )
 
     np.testing.assert_allclose(result.loss_curve, expected, rtol=1e-11)
+
+
+@pytest.mark.parametrize("learning_rate", ["lipschitz", 0.01])
+@pytest.mark.parametrize("thin", [False, True])
+def test_forms_agree_for_other_step_rules(learning_rate, thin):
+    gram, cross, target_ss = random_problem(seed=5)
+    start = glorot_normal([6, 9, 9, 3], np.random.RandomState(0))
+    results = []
+    for use_thin in (thin, not thin):
+        weights = [w.copy() for w in start]
+        results.append(
+            fit_bcgd(
+                weights,
+                gram,
+                cross,
+                target_ss,
+                learning_rate=learning_rate,
+                max_iter=30,
+                tol=0,
+                thin=use_thin,
+                random_state=np.random.default_rng(0),
+            )
+        )
+
+    # The Lipschitz estimate comes from power iterations from the same start,
+    # so both forms take the same steps up to round-off.
+    np.testing.assert_allclose(results[0].loss_curve, results[1].loss_curve, rtol=1e-9)
+    assert np.all(np.diff(results[0].loss_curve) <= 0)
+
+
+def test_thin_form_is_chosen_for_wide_single_output_networks():
+    assert prefers_thin_products([500, 500, 500, 1])
+    assert not prefers_thin_products([10, 10, 10, 10, 10, 10, 10, 10, 10, 10])
 
 
 def test_optimal_step_minimises_the_loss_along_the_gradient():
