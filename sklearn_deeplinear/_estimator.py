@@ -7,7 +7,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -17,6 +21,7 @@ from sklearn.utils.validation import (
 
 from . import _dask
 from ._initializers import INITIALIZERS
+from ._reduced_rank import numerical_rank, warn_if_saddle_point
 from ._solver import UPDATE_ORDERS, end_to_end, fit_bcgd
 from ._statistics import GramOperator, compute_scatter, target_statistics
 
@@ -116,6 +121,12 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     n_iter_ : int
         Number of sweeps run.
 
+    rank_ : int
+        Numerical rank of ``coef_``: the number of its singular values above
+        ``sigma_max * max(coef_.shape) * eps``, with ``sigma_max`` the largest
+        and ``eps`` the machine epsilon of ``coef_.dtype`` (the default of
+        :func:`numpy.linalg.matrix_rank`).
+
     loss_curve_ : list of float
         Objective after each sweep, on the scale of
         :attr:`sklearn.neural_network.MLPRegressor.loss_curve_`: half the
@@ -163,11 +174,20 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     the minimiser of the parabola ``eta -> loss(W_j - eta G_j)``.
     ``loss_curve_`` reports the loss divided by ``k``.
 
+    Over all factorisations of one map ``P`` with hidden widths of at least
+    its rank, the weight decay is smallest for balanced layers, where it
+    equals ``alpha * L / 2 * sum_i sigma_i(P)^(2/L)`` with ``sigma_i(P)`` the
+    singular values of ``P``: a Schatten ``2/L`` quasi-norm penalty on ``P``
+    [2]_. Depth 2 penalises the nuclear norm, and deeper networks favour low
+    rank more strongly.
+
     References
     ----------
     .. [1] Y. Shin, "Effects of Depth, Width, and Initialization: A Convergence
        Analysis of Layer-wise Training for Deep Linear Neural Networks",
        Analysis and Applications 20(1), 2022. arXiv:1910.05874.
+    .. [2] A. Ledent and R. Alves, "Generalization Analysis of Deep Non-linear
+       Matrix Completion", ICML 2024, PMLR 235.
 
     Examples
     --------
@@ -269,6 +289,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         self._report_result(result, Y.shape[1])
 
         self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y_ndim)
+        warn_if_saddle_point(result, gram, cross, target_ss, self.alpha)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -373,15 +394,25 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         elif isinstance(self.width, Integral):
             hidden = [int(self.width)] * n_hidden
         else:
-            hidden = list(np.asarray(self.width).ravel())
+            widths = np.asarray(self.width)
+            if widths.ndim != 1:
+                raise InvalidParameterError(
+                    "width must be an int or a flat sequence of ints, one per "
+                    f"hidden layer; got an array of shape {widths.shape}: "
+                    f"{self.width!r}."
+                )
+            hidden = list(widths)
             if len(hidden) != n_hidden:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"width must have depth - 1 = {n_hidden} entries, one per "
                     f"hidden layer; got {len(hidden)}: {self.width!r}."
                 )
             for size in hidden:
-                if not (isinstance(size, Integral | np.integer) and size >= 1):
-                    raise ValueError(
+                is_integer = isinstance(size, Integral | np.integer) and not (
+                    isinstance(size, bool | np.bool_)
+                )
+                if not (is_integer and size >= 1):
+                    raise InvalidParameterError(
                         "Every entry of width must be an integer >= 1; got "
                         f"{self.width!r}."
                     )
@@ -462,6 +493,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = [loss / n_outputs for loss in result.loss_curve]
         self.step_sizes_ = np.asarray(result.step_sizes).reshape(-1, self.depth)
         self.coef_ = coef[0].astype(dtype) if y_ndim == 1 else coef.astype(dtype)
+        self.rank_ = numerical_rank(self.coef_)
         if not self.fit_intercept:
             self.intercept_ = 0.0
         elif y_ndim == 1:

@@ -163,6 +163,7 @@ def scatter_sparse(X, Y, sample_weight, centered):
 
 def compute_scatter(X, Y, sample_weight, centered):
     """Return the :class:`Scatter` of ``X`` (dense or sparse) and ``Y``."""
+    check_not_underflowing(X, Y)
     if sp.issparse(X):
         return scatter_sparse(X, Y, sample_weight, centered)
     return scatter_dense(X, Y, sample_weight, centered)
@@ -170,6 +171,7 @@ def compute_scatter(X, Y, sample_weight, centered):
 
 def target_statistics(X, Y, sample_weight, centered):
     """Return ``(C, s, X_offset, y_offset)`` without forming ``X.T @ X``."""
+    check_not_underflowing(X, Y)
     weights = np.asarray(sample_weight, dtype=np.float64)
     weight_sum = float(weights.sum())
     n_features = X.shape[1]
@@ -190,6 +192,36 @@ def target_statistics(X, Y, sample_weight, centered):
     largest = _largest_magnitude(X)
     check_finite_statistics(largest * largest, cross, target_ss)
     return cross / weight_sum, target_ss, x_mean, y_mean
+
+
+def check_not_underflowing(X, Y):
+    """Raise a ValueError for a column whose squares underflow.
+
+    The limit is the square root of the dtype's smallest normal number, about
+    1e-154 in float64 and 1e-19 in float32. Below it, squares are zero or lose
+    their precision, so the statistics of a column that is not all zero but
+    has no entry above the limit would lose that column without a trace.
+    """
+    limit = np.sqrt(np.finfo(X.dtype).tiny)
+    for name, data in (("X", X), ("y", Y)):
+        magnitudes = _column_magnitudes(data)
+        small = np.flatnonzero((magnitudes > 0.0) & (magnitudes < limit))
+        if small.size:
+            raise ValueError(
+                f"The entries of {name} in columns {small.tolist()[:10]} are at "
+                f"most {magnitudes[small].max():.3g} in magnitude, so their "
+                f"squares underflow in {X.dtype} and the fit would ignore these "
+                "columns. Rescale the features (for example with StandardScaler "
+                "in a Pipeline) and the target (for example with "
+                "TransformedTargetRegressor)."
+            )
+
+
+def _column_magnitudes(X):
+    """Return ``max_i |X_ij|`` for every column, without copying dense ``X``."""
+    if sp.issparse(X):
+        return np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    return np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
 
 
 def _largest_magnitude(X):
@@ -219,7 +251,7 @@ class GramOperator(LinearOperator):
     def _matmat(self, V):
         """Return ``S @ V``, forming ``X @ V`` one slice of rows at a time.
 
-        A slice holds at most ``max(CHUNK_ELEMENTS, V.size)`` elements, so the
+        A slice contains at most ``max(CHUNK_ELEMENTS, V.size)`` elements, so the
         memory beyond ``X`` stays of the order of ``V`` and never reaches
         ``n_samples x V.shape[1]`` when ``n_samples`` is much larger.
         """
