@@ -25,6 +25,11 @@ from ._reduced_rank import numerical_rank, warn_if_saddle_point
 from ._solver import UPDATE_ORDERS, end_to_end, fit_bcgd
 from ._statistics import GramOperator, compute_scatter, target_statistics
 
+# Feature variances spanning more than this ratio put the small-scale features
+# below the eigenvalue cutoff of the solver's stopping rule (1e-10 times the
+# largest eigenvalue of X.T @ X), so the fit warns instead of trusting it.
+MAX_VARIANCE_RATIO = 1e10
+
 
 class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     r"""Deep linear network trained layer by layer with the optimal step.
@@ -287,6 +292,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
 
         result = self._solve(weights, gram, cross, target_ss, sample_weight.sum())
         self._report_result(result, Y.shape[1])
+        self._warn_if_badly_scaled(gram)
 
         self._set_fitted_attributes(result, X.dtype, X_offset, y_offset, y_ndim)
         warn_if_saddle_point(result, gram, cross, target_ss, self.alpha)
@@ -473,12 +479,40 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         if result.diverged:
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
         elif warn_max_iter and not result.converged:
+            if np.isfinite(result.last_change):
+                state = (
+                    "the estimated distance of coef_ to its limit is "
+                    f"{result.last_change:.2e} relative to its norm, more than "
+                    f"tol={self.tol:g}"
+                )
+            else:
+                state = (
+                    "its changes have not settled into a steady contraction "
+                    f"that would bring coef_ within tol={self.tol:g}"
+                )
             warnings.warn(
                 f"DeepLinearRegressor did not converge within max_iter="
-                f"{self.max_iter} sweeps: the estimated remaining change of "
-                f"coef_ is {result.last_change:.2e} relative to its norm, more "
-                f"than tol={self.tol:g}. Scale the features (for example with "
-                "StandardScaler in a Pipeline), increase max_iter, or raise tol.",
+                f"{self.max_iter} sweeps: {state}. Scale the features (for "
+                "example with StandardScaler in a Pipeline), increase max_iter, "
+                "or raise tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _warn_if_badly_scaled(self, gram):
+        """Warn when feature variances span more than the solver resolves."""
+        if not isinstance(gram, np.ndarray):
+            return
+        variances = np.diag(gram)
+        variances = variances[variances > 0]
+        if variances.size and variances.max() > MAX_VARIANCE_RATIO * variances.min():
+            warnings.warn(
+                "The feature variances range from "
+                f"{variances.min():.2e} to {variances.max():.2e}: a ratio above "
+                f"{MAX_VARIANCE_RATIO:.0e}, at which the components of the "
+                "small-scale features are lost to round-off in X.T @ X, so the "
+                "fit can be far from least squares. Scale the features (for "
+                "example with StandardScaler in a Pipeline).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -26,6 +26,12 @@ UPDATE_ORDERS = ("forward", "backward", "random")
 # the round-off floor of evaluating the loss.
 N_ITER_NO_CHANGE = 10
 
+# The stopping rule measures the error of P directly, from an eigendecomposition
+# of S, when S has at most this many rows; otherwise it extrapolates the
+# changes. Eigenvalues below SPECTRUM_CUTOFF times the largest count as zero.
+MAX_CERTIFIED_FEATURES = 500
+SPECTRUM_CUTOFF = 1e-10
+
 # Number of past sweeps that Anderson extrapolation combines.
 ANDERSON_MEMORY = 5
 
@@ -70,11 +76,13 @@ def end_to_end(weights):
     return product
 
 
-def objective(weights, gram, cross, target_ss, l2=0.0, product=None):
+def objective(weights, gram, cross, target_ss, l2=0.0, product=None, gram_product=None):
     """Return the penalised loss of ``weights`` on the statistics."""
     if product is None:
         product = end_to_end(weights)
-    value = 0.5 * np.sum(product * (product @ gram)) - np.sum(product * cross)
+    if gram_product is None:
+        gram_product = product @ gram
+    value = 0.5 * np.sum(product * gram_product) - np.sum(product * cross)
     value += target_ss
     if l2:
         value += 0.5 * l2 * sum(np.sum(weight * weight) for weight in weights)
@@ -243,6 +251,13 @@ def _block_step(cache, thin, block, cross, l2, learning_rate, norm_estimator):
     if l2:
         gradient += l2 * weight
 
+    # The step is computed along the gradient scaled to a largest entry of
+    # one, so that its square norm and curvature hold no fourth powers of the
+    # data scale, which would overflow or underflow for entries near 1e+-77.
+    scale = float(np.max(np.abs(gradient)))
+    if not 0.0 < scale < math.inf:
+        return 0.0, 0.0
+    gradient /= scale
     gradient_sq = float(np.sum(gradient * gradient))
 
     # Curvature of the loss along the gradient: tr(D S D.T) with D = A G R.
@@ -257,30 +272,40 @@ def _block_step(cache, thin, block, cross, l2, learning_rate, norm_estimator):
         curvature = float(np.sum(direction * (direction @ prefix[2])))
     curvature += l2 * gradient_sq
 
+    # Along the scaled gradient the loss is the parabola
+    # loss - t * slope + t^2 / 2 * curvature with slope = scale * ||G/scale||^2.
+    # ``step`` is the learning rate on the true gradient, and ``scaled_step``
+    # = step * scale multiplies the scaled one.
+    slope = scale * gradient_sq
     if learning_rate == "optimal":
         if not curvature > 0.0 or not math.isfinite(curvature):
             return 0.0, 0.0
+        scaled_step = slope / curvature
         step = gradient_sq / curvature
-    elif learning_rate == "lipschitz":
-        lipschitz = _block_lipschitz(cache, thin, block, suffix, prefix, norm_estimator)
-        lipschitz = LIPSCHITZ_MARGIN * lipschitz + l2
-        if not lipschitz > 0.0:
-            return 0.0, 0.0
-        step = 1.0 / lipschitz
     else:
-        step = float(learning_rate)
+        if learning_rate == "lipschitz":
+            lipschitz = _block_lipschitz(
+                cache, thin, block, suffix, prefix, norm_estimator
+            )
+            lipschitz = LIPSCHITZ_MARGIN * lipschitz + l2
+            if not lipschitz > 0.0:
+                return 0.0, 0.0
+            step = 1.0 / lipschitz
+        else:
+            step = float(learning_rate)
+        scaled_step = step * scale
 
-    decrease = step * gradient_sq - 0.5 * step * step * curvature
+    decrease = scaled_step * (slope - 0.5 * scaled_step * curvature)
     if not math.isfinite(decrease):
         return step, -math.inf
     if decrease < 0.0 and learning_rate not in ("optimal", "lipschitz"):
         # A fixed step past twice the optimal one raises the loss: leave the
         # block unchanged and let the caller stop.
         return step, decrease
-    weight -= step * gradient
+    weight -= scaled_step * gradient
     cache.mark_updated(block)
     if thin is not None:
-        thin.update(step, direction, image)
+        thin.update(scaled_step, direction, image)
     return step, decrease
 
 
@@ -318,13 +343,11 @@ def _anderson_extrapolate(history):
     iterates = np.stack(history)
     differences = np.diff(iterates, axis=0)
     gram = differences @ differences.T
+    regularised = gram + 1e-12 * np.trace(gram) * np.eye(len(gram))
     try:
-        weights = linalg.solve(
-            gram + 1e-12 * np.trace(gram) * np.eye(len(gram)),
-            np.ones(len(gram)),
-            assume_a="pos",
-        )
-    except (linalg.LinAlgError, ValueError):
+        # numpy's solve raises on a singular system instead of warning.
+        weights = np.linalg.solve(regularised, np.ones(len(gram)))
+    except np.linalg.LinAlgError:
         return None
     total = weights.sum()
     if not np.isfinite(total) or total == 0.0:
@@ -399,6 +422,7 @@ def fit_bcgd(
     if thin is None:
         thin = prefers_thin_products(layer_sizes)
     thin = _ThinProducts(weights, gram) if thin else None
+    certificate = least_squares_certificate(gram, layer_sizes, l2)
     norm_estimator = _SpectralNormEstimator(random_state)
     fixed_step = learning_rate not in ("optimal", "lipschitz")
 
@@ -412,6 +436,7 @@ def fit_bcgd(
     log_rates = []
     extrapolated = False
     best_loss, best_sweep = loss, -1
+    best_remaining, best_remaining_sweep = math.inf, -1
     last_change = 0.0
     converged = False
     diverged = False
@@ -494,15 +519,20 @@ def fit_bcgd(
         loss_curve.append(loss)
         step_sizes.append(steps)
         norm = float(np.linalg.norm(product))
-        remaining = _remaining_change(changes[-1], log_rates)
+        if certificate is not None:
+            remaining = certificate.distance(product @ gram, cross)
+        else:
+            remaining = _remaining_change(changes[-1], log_rates)
         last_change = remaining / norm if norm > 0.0 else 0.0
-        # Near the round-off floor the changes are noise and the rate estimate
-        # fails; when, in addition, the loss has not reached a new minimum
-        # for a while (or the exact decrease of a sweep is zero), the fit
-        # has done what floating point allows.
+        # At the round-off floor neither the loss nor the estimated distance
+        # reaches a new minimum any more (and the rate estimate is infinite),
+        # so after a while without either, or after a sweep whose exact
+        # decrease is zero, the fit has done what floating point allows.
         if loss < best_loss:
             best_loss, best_sweep = loss, sweep
-        stalled = sweep - best_sweep >= N_ITER_NO_CHANGE and remaining == math.inf
+        if remaining < best_remaining:
+            best_remaining, best_remaining_sweep = remaining, sweep
+        stalled = sweep - max(best_sweep, best_remaining_sweep) >= N_ITER_NO_CHANGE
         if remaining <= tol * norm or stalled or not sweep_decrease > 0.0:
             converged = True
             break
@@ -520,6 +550,48 @@ def fit_bcgd(
     )
 
 
+class _LeastSquaresCertificate:
+    """Bound on the distance of ``P`` to the least-squares solution.
+
+    With ``S = U diag(lambda) U.T`` and the end-to-end gradient
+    ``E = P S - C = (P - P*) S``, the error of ``P`` along the eigenvectors
+    with ``lambda_i > SPECTRUM_CUTOFF * lambda_max`` is ``E U_i / lambda_i``.
+    Smaller eigenvalues belong to directions that the normal equations do not
+    resolve in floating point (collinear features); an error there changes
+    the loss by at most ``lambda_i / 2 * ||error||^2``.
+    """
+
+    def __init__(self, gram):
+        values, vectors = linalg.eigh(gram)
+        keep = values > SPECTRUM_CUTOFF * max(values[-1], 0.0)
+        self.values = values[keep]
+        self.vectors = vectors[:, keep]
+
+    def distance(self, gram_product, cross):
+        """Return ``||P - P*||_F`` over the resolved eigenvectors."""
+        projected = (gram_product - cross) @ self.vectors
+        return float(np.linalg.norm(projected / self.values))
+
+
+def least_squares_certificate(gram, layer_sizes, l2):
+    """Return a :class:`_LeastSquaresCertificate` where one applies, or None.
+
+    It applies when the optimum is the least-squares solution (no weight
+    decay, and no hidden layer narrower than ``min(n_features, n_outputs)``),
+    and the Gram matrix is dense and small enough to diagonalise.
+    """
+    n_features, n_outputs = layer_sizes[0], layer_sizes[-1]
+    narrowest = min(layer_sizes[1:-1], default=n_features)
+    if (
+        l2 > 0.0
+        or narrowest < min(n_features, n_outputs)
+        or not isinstance(gram, np.ndarray)
+        or n_features > MAX_CERTIFIED_FEATURES
+    ):
+        return None
+    return _LeastSquaresCertificate(gram)
+
+
 def _remaining_change(last_change, log_rates, window=10):
     """Estimate how far the end-to-end map still moves after the last sweep.
 
@@ -532,7 +604,9 @@ def _remaining_change(last_change, log_rates, window=10):
     """
     if last_change == 0.0:
         return 0.0
-    if not log_rates:
+    if len(log_rates) < window:
+        # The first sweeps remove the fast components of the error, so a
+        # rate measured on them would promise convergence too early.
         return math.inf
     recent = log_rates[-window:]
     rate = math.exp(sum(recent) / len(recent))

@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -115,11 +114,6 @@ def test_badly_scaled_random_problems_stay_finite(problem, dtype):
         assert "StandardScaler" in str(warning.message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The stopping rule ends some fits on features scaled 1e-6 to 1e6 "
-    "far from OLS without a ConvergenceWarning.",
-)
 # Without shrinking: a known failure needs no minimal example on every run.
 @settings(max_examples=25, phases=[Phase.explicit, Phase.generate], **PROPERTY_SETTINGS)
 @given(problem=problems(max_log_scale=6.0))
