@@ -472,10 +472,9 @@ def fit_bcgd(
             if callback is not None:
                 callback(sweep, block, running_loss)
         if diverged:
-            if sweep > 0 or np.any(steps):
-                step_sizes.append(steps)
-                loss = objective(weights, gram, cross, target_ss, l2)
-                loss_curve.append(loss)
+            # The sweep counts, with the blocks it updated before it stopped.
+            step_sizes.append(steps)
+            loss_curve.append(objective(weights, gram, cross, target_ss, l2))
             break
 
         previous_product = product
