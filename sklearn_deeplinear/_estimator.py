@@ -417,7 +417,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
                 max_iter=self.max_iter,
                 tol=self.tol,
                 random_state=check_random_state(self.random_state),
-                callback=self._report_block if self.verbose >= 2 else None,
+                callback=self._progress_printer(cross.shape[0]),
             )
 
     def _layer_sizes(self, n_features, n_outputs):
@@ -494,16 +494,23 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         gram = GramOperator(X, sample_weight, X_offset)
         return gram, cross, target_ss, X_offset, y_offset
 
-    def _report_block(self, sweep, block, loss):
-        print(f"Sweep {sweep + 1}, block {block + 1}: loss = {loss:.12g}")
+    def _progress_printer(self, n_outputs):
+        """Return the solver callback that prints progress, or None."""
+        if not self.verbose:
+            return None
+
+        def report(sweep, block, loss):
+            if block is None:
+                print(f"Sweep {sweep + 1}: loss = {loss / n_outputs:.12g}")
+            elif self.verbose >= 2:
+                print(
+                    f"Sweep {sweep + 1}, block {block + 1}: "
+                    f"loss = {loss / n_outputs:.12g}"
+                )
+
+        return report
 
     def _report_result(self, result, n_outputs, warn_max_iter=True):
-        if self.verbose:
-            previous = None
-            for sweep, loss in enumerate(result.loss_curve, start=1):
-                change = "" if previous is None else f", change = {loss - previous:.3e}"
-                print(f"Sweep {sweep}: loss = {loss / n_outputs:.12g}{change}")
-                previous = loss
         if result.diverged:
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
         elif warn_max_iter and not result.converged:

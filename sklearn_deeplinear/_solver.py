@@ -408,7 +408,8 @@ def fit_bcgd(
         (:class:`_ThinProducts`) instead of caching them; None chooses the
         cheaper form from the layer sizes.
     callback : callable, optional
-        Called as ``callback(sweep, block, loss)`` after every block step.
+        Called as ``callback(sweep, block, loss)`` after every block step, and
+        with ``block=None`` after every sweep (``sweep`` counts from 0).
 
     Returns
     -------
@@ -523,6 +524,8 @@ def fit_bcgd(
         else:
             remaining = _remaining_change(changes[-1], log_rates)
         last_change = remaining / norm if norm > 0.0 else 0.0
+        if callback is not None:
+            callback(sweep, None, loss)
         # At the round-off floor neither the loss nor the estimated distance
         # reaches a new minimum any more (and the rate estimate is infinite),
         # so after a while without either, or after a sweep whose exact

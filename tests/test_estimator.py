@@ -251,6 +251,18 @@ def test_verbose_prints_one_line_per_sweep(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == model.n_iter_
     assert lines[0].startswith("Sweep 1: loss = ")
+    last_loss = float(lines[-1].split("loss = ")[1])
+    assert last_loss == pytest.approx(model.loss_curve_[-1], rel=1e-10)
+
+
+def test_verbose_two_adds_one_line_per_block(capsys):
+    X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
+    model = DeepLinearRegressor(depth=3, verbose=2, random_state=0).fit(X, y)
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == model.n_iter_ * (3 + 1)
+    assert lines[0].startswith("Sweep 1, block 1: loss = ")
+    assert lines[3].startswith("Sweep 1: loss = ")
 
 
 @pytest.mark.parametrize(
