@@ -89,9 +89,9 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
 
     learning_rate : {"optimal", "lipschitz"} or float, default="optimal"
         Step-size rule for each block. ``"optimal"`` takes the exact minimiser
-        of the loss along the block gradient; ``"lipschitz"`` takes the
+        of the loss along the block gradient. ``"lipschitz"`` takes the
         inverse of the block's Lipschitz constant, estimated by power
-        iteration; a positive float is a fixed step.
+        iteration. A positive float is a fixed step.
 
     update_order : {"forward", "backward", "random"}, default="forward"
         Order of the blocks within a sweep: from the input layer up, from the
@@ -112,12 +112,16 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         Maximum number of sweeps over the layers.
 
     tol : float, default=1e-8
-        Relative accuracy of ``coef_`` at which the fit stops. After each sweep
-        the remaining change of the end-to-end map is estimated from the last
-        change and the observed contraction rate ``rho`` as
-        ``||P_k - P_{k-1}||_F * rho / (1 - rho)``; the fit stops when that is at
-        most ``tol * ||P_k||_F``, or when the loss has not reached a new
-        minimum for 10 sweeps (the round-off floor of the loss).
+        Relative accuracy of ``coef_`` at which the fit stops. When the optimum
+        is the least-squares solution (no weight decay, no hidden layer
+        narrower than ``min(n_features, n_outputs)``) and there are at most
+        500 features, the distance of ``coef_`` to it is bounded from the
+        gradient and the eigenvalues of ``X.T @ X``. Otherwise it is estimated
+        from the last change of ``coef_`` and the observed contraction rate
+        ``rho`` as ``change * rho / (1 - rho)``. The fit stops when that
+        distance is at most ``tol`` times the norm of ``coef_``. It also stops
+        when neither the loss nor the distance has improved for 10 sweeps,
+        which happens at the round-off floor.
 
     fit_intercept : bool, default=True
         Whether to fit an intercept by centring ``X`` and ``y``.

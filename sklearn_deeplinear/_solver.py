@@ -181,7 +181,7 @@ class _ThinProducts:
 
 
 def prefers_thin_products(layer_sizes):
-    """Whether :class:`_ThinProducts` is the cheaper form for these layers."""
+    """Return whether :class:`_ThinProducts` is the cheaper form here."""
     depth = len(layer_sizes) - 1
     n_features, n_outputs = layer_sizes[0], layer_sizes[-1]
     width = max(layer_sizes[1:-1], default=n_features)
@@ -397,10 +397,12 @@ def fit_bcgd(
     max_iter : int
         Maximum number of sweeps.
     tol : float
-        The fit stops when the estimated remaining change of the end-to-end
-        map, ``||P_k - P_{k-1}||_F * rho / (1 - rho)`` with ``rho`` the
-        observed contraction rate, is at most ``tol * ||P_k||_F``; or when
-        the loss has stopped improving (round-off floor).
+        The fit stops when the distance of ``P`` to its limit is at most
+        ``tol * ||P||_F``. The distance is bounded by
+        :class:`_LeastSquaresCertificate` where one applies, and otherwise
+        estimated as ``change * rho / (1 - rho)`` from the last change of
+        ``P`` and the contraction rate ``rho``. The fit also stops at the
+        round-off floor.
     random_state : numpy.random.Generator or RandomState
         Source of the random orders and power-iteration starts.
     thin : bool or None
