@@ -114,7 +114,10 @@ def main():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # Some distributed releases start dashboards on every interface
+            # even when asked for none, so bind them to loopback explicitly.
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
             memory_limit=args.worker_memory,
         ) as cluster,
         Client(cluster) as client,

@@ -70,7 +70,10 @@ def _whitened_cross_from_operator(operator, cross):
     scale = operator.sqrt_weights / np.sqrt(operator.weight_sum)
     offset = operator.X_offset
     if sp.issparse(operator.X):
-        scaled_rows = sp.diags_array(scale) @ sp.csr_array(operator.X)
+        row_scale = sp.dia_array(
+            (scale[np.newaxis, :], [0]), shape=(n_samples, n_samples)
+        )
+        scaled_rows = row_scale @ sp.csr_array(operator.X)
         kernel = (scaled_rows @ scaled_rows.T).toarray()
     else:
         scaled_rows = scale[:, np.newaxis] * operator.X

@@ -147,7 +147,11 @@ def scatter_sparse(X, Y, sample_weight, centered):
     if centered:
         x_mean = np.asarray(X.T @ weights, dtype=np.float64) / weight_sum
         y_mean = (weights @ Y).astype(np.float64) / weight_sum
-    weighted_X = sp.diags_array(weights.astype(X.dtype)) @ X
+    n_samples = X.shape[0]
+    row_weights = sp.dia_array(
+        (weights.astype(X.dtype)[np.newaxis, :], [0]), shape=(n_samples, n_samples)
+    )
+    weighted_X = row_weights @ X
     gram = (X.T @ weighted_X).toarray().astype(np.float64)
     Yc = Y.astype(np.float64) - y_mean
     # Yc.T W Xc = Yc.T W X, because the weighted columns of Yc sum to zero.
@@ -247,6 +251,13 @@ class GramOperator(LinearOperator):
         self.sqrt_weights = np.sqrt(np.asarray(sample_weight, dtype=np.float64))
         self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
         self.X_offset = X_offset
+
+    # ``A @ S`` for an array ``A``: SciPy's LinearOperator supports a left
+    # array operand only from 1.11 on; S is symmetric, so A @ S = (S @ A.T).T.
+    __array_ufunc__ = None
+
+    def __rmatmul__(self, other):
+        return (self @ np.asarray(other).T).T
 
     def _matmat(self, V):
         """Return ``S @ V``, forming ``X @ V`` one slice of rows at a time.

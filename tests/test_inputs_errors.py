@@ -82,7 +82,7 @@ INVALID_DATA = {
     # conversion's own message names the invalid value instead.
     "string-array": (
         lambda X, y: (np.full(X.shape, "a"), y),
-        r"could not convert string to float: np.str_\('a'\)",
+        r"could not convert string to float: (np\.str_\('a'\)|'a')",
     ),
     "string-target": (
         lambda X, y: (X, np.full(len(y), "high")),

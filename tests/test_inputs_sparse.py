@@ -150,7 +150,7 @@ def large_sparse_problem():
     """Return sparse X whose dense form takes 80 MB, with 16 000 non-zeros."""
     rng = np.random.default_rng(0)
     n_samples, n_features = 100_000, 100
-    X = sp.random_array((n_samples, n_features), density=1.6e-3, format="csr", rng=rng)
+    X = sp.csr_array(sp.random(n_samples, n_features, density=1.6e-3, random_state=rng))
     y = rng.standard_normal(n_samples)
     return X, y
 

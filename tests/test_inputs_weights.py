@@ -145,7 +145,7 @@ def with_first(sample_weight, value):
         (lambda w: w[:-1], r"sample_weight.shape == \(59,\), expected \(60,\)"),
         (lambda w: np.concatenate([w, w]), r"expected \(60,\)"),
         (lambda w: w[:, np.newaxis], "Sample weights must be 1D array or scalar"),
-        (lambda w: np.zeros_like(w), "at least one non-zero number"),
+        (lambda w: np.zeros_like(w), "at least one (non-zero number|positive weight)"),
         (lambda w: np.array(["a"] * len(w)), "could not convert string to float"),
     ],
     ids=[

@@ -38,7 +38,7 @@ def test_dense_fit_makes_no_copy_of_X(order, fit_intercept, weighted):
 @pytest.mark.parametrize("precompute", [True, False])
 def test_sparse_fit_stays_sparse(precompute):
     rng = np.random.default_rng(0)
-    X = sp.random_array((20_000, 2_000), density=0.002, random_state=0, format="csr")
+    X = sp.csr_array(sp.random(20_000, 2_000, density=0.002, random_state=0))
     y = X @ rng.standard_normal(2_000) + 0.1 * rng.standard_normal(20_000)
     model = DeepLinearRegressor(
         depth=1, precompute=precompute, max_iter=50, random_state=0
