@@ -78,7 +78,9 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         one int per hidden layer. ``None`` uses ``max(n_features, n_outputs)``,
         the narrowest width at which the orthogonal-like start makes the fit
         independent of the width. A width below ``min(n_features, n_outputs)``
-        restricts the fitted map to that rank (reduced-rank regression).
+        restricts the fitted map to that rank (reduced-rank regression). A
+        width between ``min`` and ``max(n_features, n_outputs)`` expresses
+        every map too, but can need far more sweeps than ``None``.
 
     init : {"orthogonal", "glorot_normal", "he_normal"}, default="orthogonal"
         Starting weights. ``"orthogonal"`` draws random semi-orthogonal hidden
