@@ -531,11 +531,18 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
                     "its changes have not settled into a steady contraction "
                     f"that would bring coef_ within tol={self.tol:g}"
                 )
+            target_hint = ""
+            if self.alpha > 0:
+                target_hint = (
+                    " With weight decay, a target on a large scale also slows "
+                    "the balancing of the layers: scale it too (for example "
+                    "with TransformedTargetRegressor)."
+                )
             warnings.warn(
                 f"DeepLinearRegressor did not converge within max_iter="
                 f"{self.max_iter} sweeps: {state}. Scale the features (for "
                 "example with StandardScaler in a Pipeline), increase max_iter, "
-                "or raise tol.",
+                f"or raise tol.{target_hint}",
                 ConvergenceWarning,
                 stacklevel=3,
             )

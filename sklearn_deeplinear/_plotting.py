@@ -158,6 +158,7 @@ class LossCurveDisplay:
         sample_weight=None,
         kind="loss",
         ax=None,
+        name=None,
         label=None,
         **kwargs,
     ):
@@ -190,8 +191,12 @@ class LossCurveDisplay:
         ax : matplotlib Axes, default=None
             Axes to plot on. If None, a new figure and axes are created.
 
+        name : str, default=None
+            Name of the estimator, stored as ``estimator_name`` and used as the
+            legend entry when ``label`` is None. If None, the class name.
+
         label : str, default=None
-            Legend entry of the line. If None, the estimator's class name.
+            Legend entry of the line. If None, ``name``.
 
         **kwargs : dict
             Keyword arguments passed to :meth:`matplotlib.axes.Axes.plot`.
@@ -254,6 +259,6 @@ class LossCurveDisplay:
         display = cls(
             loss_curve=model.loss_curve_,
             least_squares_loss=least_squares,
-            estimator_name=type(model).__name__,
+            estimator_name=type(model).__name__ if name is None else name,
         )
         return display.plot(ax=ax, kind=kind, label=label, **kwargs)

@@ -436,6 +436,7 @@ def fit_bcgd(
     history = []
     n_extrapolations = 0
     changes = []
+    previous_tracked = np.concatenate([w.ravel() for w in weights])
     log_rates = []
     extrapolated = False
     best_loss, best_sweep = loss, -1
@@ -489,7 +490,14 @@ def fit_bcgd(
         loss = objective(weights, gram, cross, target_ss, l2, product=product)
         # The change made by the sweep itself, before any extrapolation: its
         # ratio between two plain sweeps in a row is the contraction rate.
-        changes.append(float(np.linalg.norm(product - previous_product)))
+        if l2:
+            # Weight decay keeps balancing the layers after P has settled, so
+            # the changes of all the weights are followed instead of P's.
+            tracked = np.concatenate([w.ravel() for w in weights])
+            changes.append(float(np.linalg.norm(tracked - previous_tracked)))
+            previous_tracked = tracked
+        else:
+            changes.append(float(np.linalg.norm(product - previous_product)))
         if not extrapolated and len(changes) > 1 and changes[-2] > 0.0:
             log_rates.append(
                 math.log(changes[-1] / changes[-2]) if changes[-1] else -math.inf
@@ -517,10 +525,11 @@ def fit_bcgd(
                         loss = candidate_loss
                         n_extrapolations += 1
                         extrapolated = True
+                        previous_tracked = point
 
         loss_curve.append(loss)
         step_sizes.append(steps)
-        norm = float(np.linalg.norm(product))
+        norm = float(np.linalg.norm(product if not l2 else previous_tracked))
         if certificate is not None:
             remaining = certificate.distance(product @ gram, cross)
         else:

@@ -17,9 +17,13 @@ to the minimiser of
 with the singular vectors of ``C`` kept.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import linalg
+from scipy.optimize import brentq
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, Ridge
 
 from sklearn_deeplinear import DeepLinearRegressor
@@ -202,3 +206,46 @@ def test_schatten_shrinkage_is_global_minimum():
             best = grid[np.argmin(objective)]
             # The grid spacing is 1e-5.
             assert schatten_shrinkage(c, 0.6, depth) == pytest.approx(best, abs=2e-5)
+
+
+def group_penalised_optimum(X, y, alpha):
+    """Return ``min_q 1/2 ||y - X q||^2 + alpha ||q||`` for centred X and y.
+
+    That is the depth-2 objective with one output: balanced layers give
+    ``alpha / 2 * (||W_1||^2 + ||W_2||^2) = alpha * ||q||``. The minimiser
+    is ``q = (X.T X + mu I)^-1 X.T y`` with ``mu = alpha / ||q||``.
+    """
+    gram, cross = X.T @ X, X.T @ y
+
+    def coef(norm):
+        return np.linalg.solve(gram + alpha / norm * np.eye(len(gram)), cross)
+
+    ridge_free = np.linalg.solve(gram, cross)
+    norm = brentq(
+        lambda t: np.linalg.norm(coef(t)) - t, 1e-12, np.linalg.norm(ridge_free)
+    )
+    q = coef(norm)
+    return 0.5 * np.sum((y - X @ q) ** 2) + alpha * np.linalg.norm(q)
+
+
+@pytest.mark.parametrize("init", ["glorot_normal", "he_normal", "orthogonal"])
+@pytest.mark.parametrize("target_scale", [1.0, 1000.0])
+def test_depth_two_decay_reaches_optimum_or_warns(init, target_scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    X -= X.mean(axis=0)
+    y = X @ (target_scale * rng.normal(size=5)) + rng.normal(size=200)
+    y -= y.mean()
+    optimum = group_penalised_optimum(X, y, alpha=1.0)
+
+    model = DeepLinearRegressor(depth=2, alpha=1.0, init=init, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y)
+
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    # loss_curve_ is the objective divided by n_samples (one output).
+    reached = model.loss_curve_[-1] * len(y) <= optimum * (1 + 1e-8)
+    assert warned or reached
+    if target_scale == 1.0:
+        assert reached
