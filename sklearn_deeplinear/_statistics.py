@@ -167,10 +167,24 @@ def scatter_sparse(X, Y, sample_weight, centered):
 
 def compute_scatter(X, Y, sample_weight, centered):
     """Return the :class:`Scatter` of ``X`` (dense or sparse) and ``Y``."""
-    check_not_underflowing(X, Y)
     if sp.issparse(X):
-        return scatter_sparse(X, Y, sample_weight, centered)
-    return scatter_dense(X, Y, sample_weight, centered)
+        scatter = scatter_sparse(X, Y, sample_weight, centered)
+    else:
+        scatter = scatter_dense(X, Y, sample_weight, centered)
+    # Only a column whose scatter is zero can have underflowed, so only those
+    # columns (usually none) are read again.
+    # Only a column whose entries are all below sqrt(tiny) can have underflowed,
+    # and its scatter is then at most 4 * m * tiny (centring at most doubles an
+    # entry), so only such columns, usually none, are read again.
+    bound = 4.0 * scatter.weight_sum * np.finfo(X.dtype).tiny
+    suspects = np.flatnonzero(np.diag(scatter.scatter) <= bound)
+    if suspects.size:
+        n_features = X.shape[1]
+        x_columns = suspects[suspects < n_features]
+        y_columns = suspects[suspects >= n_features] - n_features
+        X_part = sp.csc_array(X)[:, x_columns] if sp.issparse(X) else X[:, x_columns]
+        check_not_underflowing(X_part, Y[:, y_columns], x_columns, y_columns)
+    return scatter
 
 
 def target_statistics(X, Y, sample_weight, centered):
@@ -198,21 +212,26 @@ def target_statistics(X, Y, sample_weight, centered):
     return cross / weight_sum, target_ss, x_mean, y_mean
 
 
-def check_not_underflowing(X, Y):
+def check_not_underflowing(X, Y, x_columns=None, y_columns=None):
     """Raise a ValueError for a column whose squares underflow.
 
-    The limit is the square root of the dtype's smallest normal number, about
+    ``x_columns`` and ``y_columns`` are the indices that ``X`` and ``Y`` hold
+    in the caller's data, for the message. The limit is the square root of the
+    dtype's smallest normal number, about
     1e-154 in float64 and 1e-19 in float32. Below it, squares are zero or lose
     their precision, so the statistics of a column that is not all zero but
     has no entry above the limit would lose that column without a trace.
     """
     limit = np.sqrt(np.finfo(X.dtype).tiny)
-    for name, data in (("X", X), ("y", Y)):
+    for name, data, columns in (("X", X, x_columns), ("y", Y, y_columns)):
+        if data.shape[1] == 0:
+            continue
         magnitudes = _column_magnitudes(data)
         small = np.flatnonzero((magnitudes > 0.0) & (magnitudes < limit))
         if small.size:
+            names = small if columns is None else np.asarray(columns)[small]
             raise ValueError(
-                f"The entries of {name} in columns {small.tolist()[:10]} are at "
+                f"The entries of {name} in columns {names.tolist()[:10]} are at "
                 f"most {magnitudes[small].max():.3g} in magnitude, so their "
                 f"squares underflow in {X.dtype} and the fit would ignore these "
                 "columns. Rescale the features (for example with StandardScaler "
