@@ -110,7 +110,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         half the (weighted) residual sum of squares, so ``depth=1`` fits the
         same model as ``Ridge(alpha=alpha)``.
 
-    max_iter : int, default=1000
+    max_iter : int, default=5000
         Maximum number of sweeps over the layers.
 
     tol : float, default=1e-8
@@ -270,7 +270,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         update_order="forward",
         acceleration="anderson",
         alpha=0.0,
-        max_iter=1000,
+        max_iter=5000,
         tol=1e-8,
         fit_intercept=True,
         precompute="auto",
