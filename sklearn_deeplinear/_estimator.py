@@ -80,7 +80,9 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         independent of the width. A width below ``min(n_features, n_outputs)``
         restricts the fitted map to that rank (reduced-rank regression). A
         width between ``min`` and ``max(n_features, n_outputs)`` expresses
-        every map too, but can need far more sweeps than ``None``.
+        every map too, but can need far more sweeps than ``None``. With
+        thousands of features, ``None`` makes every hidden layer
+        ``n_features x n_features``: pass a small width, or ``depth=1``.
 
     init : {"orthogonal", "glorot_normal", "he_normal"}, default="orthogonal"
         Starting weights. ``"orthogonal"`` draws random semi-orthogonal hidden
@@ -103,7 +105,8 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         ``"anderson"`` extrapolates the weights from the last sweeps (Anderson
         acceleration) and keeps the extrapolated point only when it lowers
         the loss, so the loss still never rises. ``"none"`` runs the plain
-        layer-wise algorithm.
+        layer-wise algorithm. It keeps six copies of all the weights, so
+        networks with more than 10 million weights run without it.
 
     alpha : float, default=0.0
         Weight decay: the objective adds ``alpha / 2 * sum_j ||W_j||_F^2`` to

@@ -35,6 +35,10 @@ SPECTRUM_CUTOFF = 1e-10
 # Number of past sweeps that Anderson extrapolation combines.
 ANDERSON_MEMORY = 5
 
+# Anderson extrapolation keeps ANDERSON_MEMORY + 1 copies of all the weights,
+# and a few temporary ones; networks with more weights than this run without it.
+ANDERSON_MAX_WEIGHTS = 10_000_000
+
 # Power iterations per block and sweep for the "lipschitz" rule, warm-started
 # from the previous sweep's vector. Power iterations underestimate the largest
 # eigenvalue, so the estimate is raised by a margin. The step still lowers the
@@ -426,6 +430,7 @@ def fit_bcgd(
         thin = prefers_thin_products(layer_sizes)
     thin = _ThinProducts(weights, gram) if thin else None
     certificate = least_squares_certificate(gram, layer_sizes, l2)
+    n_weights = sum(w.size for w in weights)
     norm_estimator = _SpectralNormEstimator(random_state)
     fixed_step = learning_rate not in ("optimal", "lipschitz")
 
@@ -504,7 +509,7 @@ def fit_bcgd(
             )
         extrapolated = False
 
-        if acceleration == "anderson":
+        if acceleration == "anderson" and n_weights <= ANDERSON_MAX_WEIGHTS:
             history.append(np.concatenate([w.ravel() for w in weights]))
             if len(history) == ANDERSON_MEMORY + 1:
                 point = _anderson_extrapolate(history)
