@@ -89,9 +89,8 @@ print(f"relative distance of coef_ to the single fit: {distance[-1]:.1e}")
 # Until the last batch, the streamed model has seen only part of the data,
 # so it differs from the single fit by the sampling noise of the rows it has
 # not seen yet. After the last batch it has the same sums, and the two
-# models agree to about 1e-8. That is the accuracy at which both fits stop:
-# the solver stops when the loss, evaluated from the sums, no longer
-# decreases in floating point.
+# models agree to about 1e-10, the relative accuracy of ``coef_`` at which
+# both fits stop (``tol``).
 batches = np.arange(1, N_BATCHES + 1)
 fig, (ax_score, ax_distance) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 ax_score.plot(batches, test_r2, marker="o", label="partial_fit")
