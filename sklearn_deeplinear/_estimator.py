@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -139,7 +140,10 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     precompute : "auto" or bool, default="auto"
         Whether to form the ``n_features x n_features`` Gram matrix. Without
         it every product with the Gram matrix goes through ``X`` (two passes).
-        ``"auto"`` forms it when ``n_samples > n_features``.
+        ``"auto"`` forms it when ``n_samples > n_features`` and a product
+        with it is cheaper than one through ``X`` (``n_features^2 <= 2 *
+        nnz``): always for dense ``X``, and for sparse ``X`` unless it is
+        very sparse.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the starting weights, the random update order and the power
@@ -497,7 +501,10 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         n_samples, n_features = X.shape
         precompute = self.precompute
         if precompute == "auto":
-            precompute = n_samples > n_features
+            # A product with X costs 2 * nnz operations per row of the
+            # multiplied matrix, and one with S costs n_features^2.
+            nnz = X.nnz if sp.issparse(X) else n_samples * n_features
+            precompute = n_samples > n_features and 2 * nnz >= n_features**2
         if precompute:
             self._scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
             return self._scatter.problem()

@@ -224,3 +224,17 @@ def test_auto_precompute_follows_the_shape():
 
     assert tall_model._scatter is not None
     assert wide_model._scatter is None
+
+
+def test_auto_precompute_skips_gram_for_very_sparse_X():
+    rng = np.random.default_rng(0)
+    # 2 * nnz = 1 200 products per row against 300^2 = 90 000 through S.
+    very_sparse = sp.random(2_000, 300, density=0.001, format="csr", random_state=0)
+    denser = sp.random(2_000, 300, density=0.2, format="csr", random_state=0)
+    y = rng.standard_normal(2_000)
+
+    sparse_model = DeepLinearRegressor(max_iter=5).fit(very_sparse, y)
+    denser_model = DeepLinearRegressor(max_iter=5).fit(denser, y)
+
+    assert sparse_model._scatter is None
+    assert denser_model._scatter is not None
