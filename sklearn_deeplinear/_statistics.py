@@ -1,6 +1,6 @@
 """Sufficient statistics of weighted least squares, dense or sparse.
 
-The solver sees the data only through
+The solver uses the data only through
 
     S = Xc.T @ W @ Xc / m,   C = Yc.T @ W @ Xc / m,   s = ||W^(1/2) Yc||^2 / (2 m)
 
