@@ -26,9 +26,9 @@ UPDATE_ORDERS = ("forward", "backward", "random")
 # the round-off floor of evaluating the loss.
 N_ITER_NO_CHANGE = 10
 
-# The stopping rule measures the error of P directly, from an eigendecomposition
-# of S, when S has at most this many rows; otherwise it extrapolates the
-# changes. Eigenvalues below SPECTRUM_CUTOFF times the largest count as zero.
+# When S has at most this many rows, the stopping rule measures the error of P
+# directly from an eigendecomposition of S. Otherwise it extrapolates the
+# changes of P. Eigenvalues below SPECTRUM_CUTOFF times the largest count as zero.
 MAX_CERTIFIED_FEATURES = 500
 SPECTRUM_CUTOFF = 1e-10
 
@@ -99,10 +99,10 @@ class _ProductCache:
     For block ``i`` the prefix is ``R = W[i-1] @ ... @ W[0]`` with
     ``F = R @ S`` and ``K = R @ S @ R.T``; the suffix is
     ``A = W[-1] @ ... @ W[i+1]``. Updating block ``i`` invalidates the
-    prefixes above it and the suffixes below it; the others are kept, so a
-    forward sweep extends the prefix by one factor per block and reuses the
-    suffixes formed from the old weights (and symmetrically for a backward
-    sweep). The prefix of block 0 is the identity, marked by ``None``.
+    prefixes above it and the suffixes below it, and keeps the others. A
+    forward sweep therefore extends the prefix by one factor per block and
+    reuses the suffixes formed from the old weights. A backward sweep does
+    the reverse. The prefix of block 0 is the identity, marked by ``None``.
     """
 
     def __init__(self, weights, gram):
@@ -151,8 +151,8 @@ class _ThinProducts:
     """The end-to-end map ``P`` and ``P @ S``, kept up to date block by block.
 
     This is the form for networks whose hidden layers are wide against the
-    number of outputs: instead of the prefix ``R`` (a hidden-width by
-    n_features matrix) it applies ``R`` and ``R.T`` to matrices with
+    number of outputs. Instead of forming the prefix ``R`` (a hidden-width by
+    n_features matrix), it applies ``R`` and ``R.T`` to matrices with
     ``n_outputs`` rows, one layer at a time. A block step then costs
     ``O(depth * n_outputs * width^2 + n_outputs * n_features^2)`` instead of
     ``O(width^2 * n_features)`` for forming the prefix products.
@@ -163,9 +163,13 @@ class _ThinProducts:
         self.gram = gram
         self.refresh()
 
-    def refresh(self):
-        self.product = end_to_end(self.weights)
-        self.gram_product = self.product @ self.gram
+    def refresh(self, product=None, gram_product=None):
+        """Recompute ``P`` and ``P @ S``, or take copies of given values."""
+        if product is None:
+            product = end_to_end(self.weights)
+            gram_product = product @ self.gram
+        self.product = product.copy()
+        self.gram_product = gram_product.copy()
 
     def back(self, rows, block):
         """Return ``rows @ R.T`` for the prefix ``R`` of ``block``."""
@@ -487,12 +491,13 @@ def fit_bcgd(
             break
 
         previous_product = product
-        if thin is not None:
-            # Recomputed once a sweep, so that round-off in the running
-            # updates does not accumulate.
-            thin.refresh()
         product = end_to_end(weights)
-        loss = objective(weights, gram, cross, target_ss, l2, product=product)
+        gram_product = product @ gram
+        loss = objective(weights, gram, cross, target_ss, l2, product, gram_product)
+        if thin is not None:
+            # Reset once a sweep, so that round-off in the running updates
+            # does not accumulate.
+            thin.refresh(product, gram_product)
         # The change made by the sweep itself, before any extrapolation: its
         # ratio between two plain sweeps in a row is the contraction rate.
         if l2:
@@ -517,16 +522,24 @@ def fit_bcgd(
                 if point is not None and np.all(np.isfinite(point)):
                     candidate = _unflatten(point, weights)
                     candidate_product = end_to_end(candidate)
+                    candidate_gram_product = candidate_product @ gram
                     candidate_loss = objective(
-                        candidate, gram, cross, target_ss, l2, candidate_product
+                        candidate,
+                        gram,
+                        cross,
+                        target_ss,
+                        l2,
+                        candidate_product,
+                        candidate_gram_product,
                     )
                     if candidate_loss < loss:
                         for weight, new in zip(weights, candidate):
                             weight[...] = new
                         cache.reset()
-                        if thin is not None:
-                            thin.refresh()
                         product = candidate_product
+                        gram_product = candidate_gram_product
+                        if thin is not None:
+                            thin.refresh(product, gram_product)
                         loss = candidate_loss
                         n_extrapolations += 1
                         extrapolated = True
@@ -536,16 +549,15 @@ def fit_bcgd(
         step_sizes.append(steps)
         norm = float(np.linalg.norm(product if not l2 else previous_tracked))
         if certificate is not None:
-            remaining = certificate.distance(product @ gram, cross)
+            remaining = certificate.distance(gram_product, cross)
         else:
             remaining = _remaining_change(changes[-1], log_rates)
         last_change = remaining / norm if norm > 0.0 else 0.0
         if callback is not None:
             callback(sweep, None, loss)
         # At the round-off floor neither the loss nor the estimated distance
-        # reaches a new minimum any more (and the rate estimate is infinite),
-        # so after a while without either, or after a sweep whose exact
-        # decrease is zero, the fit has done what floating point allows.
+        # reaches a new minimum any more. The fit stops after N_ITER_NO_CHANGE
+        # sweeps without either, or after a sweep whose exact decrease is 0.
         if loss < best_loss:
             best_loss, best_sweep = loss, sweep
         if remaining < best_remaining:
@@ -575,8 +587,8 @@ class _LeastSquaresCertificate:
     ``E = P S - C = (P - P*) S``, the error of ``P`` along the eigenvectors
     with ``lambda_i > SPECTRUM_CUTOFF * lambda_max`` is ``E U_i / lambda_i``.
     Smaller eigenvalues belong to directions that the normal equations do not
-    resolve in floating point (collinear features); an error there changes
-    the loss by at most ``lambda_i / 2 * ||error||^2``.
+    resolve in floating point (collinear features). An error along them
+    changes the loss by at most ``lambda_i / 2 * ||error||^2``.
     """
 
     def __init__(self, gram):

@@ -9,10 +9,10 @@ where ``W = diag(sample_weight)``, ``m = sum(sample_weight)`` and ``Xc``,
 
 They are accumulated as a :class:`Scatter`: the weight sum, the weighted
 mean and the centred scatter matrix of the augmented rows ``[x, y]``. Two
-scatters merge exactly (the pairwise update of Chan, Golub and LeVeque), so
-the same code serves a chunked pass over a large array, a stream of batches
-and a reduction across workers, and no precision is lost to a large offset
-in the features.
+scatters merge exactly with the pairwise update of means and centred sums of
+products (``Scatter.merge``). The same code therefore serves a chunked pass
+over a large array, a stream of batches and a reduction across workers, and a
+large offset in the features costs no precision.
 """
 
 from dataclasses import dataclass
