@@ -29,8 +29,8 @@ def without_array_api_check(marker):
     estimator computes with NumPy and SciPy only, so it does not apply.
     """
     names, params = marker.args
-    kept = [p for p in params if p[1].func.__name__ != "check_array_api_input"]
-    return pytest.mark.parametrize(names, kept, **marker.kwargs)
+    applicable = [p for p in params if p[1].func.__name__ != "check_array_api_input"]
+    return pytest.mark.parametrize(names, applicable, **marker.kwargs)
 
 
 @without_array_api_check(
@@ -116,7 +116,7 @@ def test_loss_never_rises(init, depth):
         model.fit(X, y)
 
     curve = np.asarray(model.loss_curve_)
-    # Each sweep can only lower the loss; the slack is the round-off of
+    # Each sweep can only lower the loss. The slack is the round-off of
     # evaluating the loss from the statistics, a few ulps of its first value.
     assert np.all(np.diff(curve) <= 1e-13 * curve[0])
     assert len(curve) == model.n_iter_

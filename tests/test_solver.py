@@ -107,7 +107,7 @@ def test_forms_agree_for_other_step_rules(learning_rate, thin):
     assert np.all(np.diff(results[0].loss_curve) <= 0)
 
 
-def test_thin_form_is_chosen_for_wide_single_output_networks():
+def test_thin_form_for_wide_networks():
     assert prefers_thin_products([500, 500, 500, 1])
     assert not prefers_thin_products([10, 10, 10, 10, 10, 10, 10, 10, 10, 10])
 
