@@ -110,9 +110,13 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     acceleration : {"anderson", "none"}, default="anderson"
         ``"anderson"`` extrapolates the weights from the last sweeps (Anderson
         acceleration) and keeps the extrapolated point only when it lowers
-        the loss, so the loss still never rises. ``"none"`` runs the plain
-        layer-wise algorithm. It keeps six copies of all the weights, so
-        networks with more than 10 million weights run without it.
+        the loss, so the loss still never rises. With ``depth=1`` and the
+        optimal learning rate, where the loss is quadratic in the weights,
+        each sweep moves to the exact minimiser of the loss over the last
+        five iterates and the gradient step, which makes it a limited-memory
+        conjugate gradient method. ``"none"`` runs the plain layer-wise
+        algorithm. Anderson acceleration keeps six copies of all the weights,
+        so networks with more than 10 million weights run without it.
 
     alpha : float, default=0.0
         Weight decay: the objective adds ``alpha / 2 * sum_j ||W_j||_F^2`` to

@@ -35,6 +35,11 @@ SPECTRUM_CUTOFF = 1e-10
 # Number of past sweeps that Anderson extrapolation combines.
 ANDERSON_MEMORY = 5
 
+# A depth-1 fit on an implicit Gram operator updates P @ S by the same linear
+# combinations as P. Every this many sweeps it recomputes the product from P,
+# so that round-off in the updates does not accumulate.
+PRODUCT_REFRESH_INTERVAL = 10
+
 # Anderson extrapolation keeps ANDERSON_MEMORY + 1 copies of all the weights,
 # and a few temporary ones; networks with more weights than this run without it.
 ANDERSON_MAX_WEIGHTS = 10_000_000
@@ -401,7 +406,9 @@ def fit_bcgd(
         Order of the blocks within a sweep.
     acceleration : {None, "anderson"}
         Safeguarded Anderson extrapolation across sweeps: an extrapolated
-        point replaces the iterate only when it has a lower loss.
+        point replaces the iterate only when it has a lower loss. With one
+        layer and the optimal step, the extrapolation minimises the loss
+        exactly over the last iterates (:func:`_fit_single_layer`).
     max_iter : int
         Maximum number of sweeps.
     tol : float
@@ -426,6 +433,17 @@ def fit_bcgd(
     result : SolverResult
     """
     depth = len(weights)
+    if depth == 1 and acceleration == "anderson" and learning_rate == "optimal":
+        return _fit_single_layer(
+            weights,
+            gram,
+            cross,
+            target_ss,
+            l2=l2,
+            max_iter=max_iter,
+            tol=tol,
+            callback=callback,
+        )
     if random_state is None:
         random_state = np.random.default_rng(0)
     cache = _ProductCache(weights, gram)
@@ -448,9 +466,7 @@ def fit_bcgd(
     previous_tracked = np.concatenate([w.ravel() for w in weights])
     log_rates = []
     extrapolated = False
-    best_loss, best_sweep = loss, -1
-    best_remaining, best_remaining_sweep = math.inf, -1
-    last_change = 0.0
+    stopping = _StoppingRule(certificate, cross, tol, loss)
     converged = False
     diverged = False
     message = ""
@@ -547,23 +563,12 @@ def fit_bcgd(
 
         loss_curve.append(loss)
         step_sizes.append(steps)
-        norm = float(np.linalg.norm(product if not l2 else previous_tracked))
-        if certificate is not None:
-            remaining = certificate.distance(gram_product, cross)
-        else:
-            remaining = _remaining_change(changes[-1], log_rates)
-        last_change = remaining / norm if norm > 0.0 else 0.0
         if callback is not None:
             callback(sweep, None, loss)
-        # At the round-off floor neither the loss nor the estimated distance
-        # reaches a new minimum any more. The fit stops after N_ITER_NO_CHANGE
-        # sweeps without either, or after a sweep whose exact decrease is 0.
-        if loss < best_loss:
-            best_loss, best_sweep = loss, sweep
-        if remaining < best_remaining:
-            best_remaining, best_remaining_sweep = remaining, sweep
-        stalled = sweep - max(best_sweep, best_remaining_sweep) >= N_ITER_NO_CHANGE
-        if remaining <= tol * norm or stalled or not sweep_decrease > 0.0:
+        norm = float(np.linalg.norm(product if not l2 else previous_tracked))
+        if stopping.is_done(
+            sweep, loss, norm, gram_product, changes, log_rates, sweep_decrease
+        ):
             converged = True
             break
 
@@ -576,8 +581,210 @@ def fit_bcgd(
         diverged=diverged,
         message=message,
         n_extrapolations=n_extrapolations,
-        last_change=last_change,
+        last_change=stopping.last_change,
     )
+
+
+def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, callback):
+    """Fit a one-layer network by optimal gradient steps and subspace extrapolation.
+
+    With one layer the loss ``1/2 <P, P S'> - <P, C> + s`` is quadratic in
+    ``P = W[0]``, with ``S' = S + l2 I``. Each sweep takes the block's optimal
+    gradient step, then minimises the loss exactly over the affine hull of the
+    new point and the last ``ANDERSON_MEMORY`` iterates. This is Anderson
+    extrapolation whose coefficients minimise the loss itself instead of the
+    norm of the residual. The hull contains the gradient step's point, so the
+    loss never rises. With two iterates in the hull the sweep is a conjugate
+    gradient step in exact arithmetic. The longer memory keeps more directions
+    when round-off spoils their conjugacy.
+
+    The gradient and the extrapolation are linear in ``P``, so ``P @ S'``
+    follows by the same combinations: a sweep costs one product with ``S``.
+    """
+    weight = weights[0]
+    dense = isinstance(gram, np.ndarray)
+    certificate = None
+    if dense and weight.shape[1] <= MAX_CERTIFIED_FEATURES:
+        shifted = gram + l2 * np.eye(len(gram)) if l2 else gram
+        certificate = _LeastSquaresCertificate(shifted)
+
+    def apply_gram(matrix):
+        image = matrix @ gram
+        if l2:
+            image += l2 * matrix
+        return image
+
+    def loss_of(product, gram_product):
+        value = 0.5 * np.sum(product * gram_product) - np.sum(product * cross)
+        return float(value + target_ss)
+
+    product = weight.copy()
+    gram_product = apply_gram(product)
+    loss = loss_of(product, gram_product)
+    points, images = [], []
+    loss_curve, step_sizes, changes, log_rates = [], [], [], []
+    n_extrapolations = 0
+    stopping = _StoppingRule(certificate, cross, tol, loss)
+    converged = False
+
+    for sweep in range(max_iter):
+        gradient = gram_product - cross
+        # As in _block_step, the step is computed along the gradient scaled to
+        # a largest entry of one, against overflow for data near 1e+-77.
+        scale = float(np.max(np.abs(gradient))) if gradient.size else 0.0
+        curvature = 0.0
+        if 0.0 < scale < math.inf:
+            direction = gradient / scale
+            direction_image = apply_gram(direction)
+            direction_sq = float(np.sum(direction * direction))
+            curvature = float(np.sum(direction * direction_image))
+        if not 0.0 < curvature < math.inf:
+            # A zero gradient, or one along which S has no curvature: no step
+            # lowers the loss, so the sweep leaves P as it is and ends the fit.
+            loss_curve.append(loss)
+            step_sizes.append(np.zeros(1))
+            if callback is not None:
+                callback(sweep, None, loss)
+            converged = True
+            break
+        scaled_step = scale * direction_sq / curvature
+        step_sizes.append(np.array([direction_sq / curvature]))
+
+        previous_product = product
+        points.append(product)
+        images.append(gram_product)
+        product = product - scaled_step * direction
+        gram_product = gram_product - scaled_step * direction_image
+        step_loss = loss_of(product, gram_product)
+        if callback is not None:
+            callback(sweep, 0, step_loss)
+
+        # The decreases come from the parabola along the gradient and from
+        # the quadratic model on the hull, not from differences of loss
+        # values, which round-off swamps long before P stops improving.
+        sweep_decrease = 0.5 * scaled_step * scale * direction_sq
+        candidate = _minimise_over_hull(product, gram_product, cross, points, images)
+        if candidate is not None:
+            point, image, decrease = candidate
+            # The change of the loss, evaluated as <Q - P, (Q S' + P S') / 2 - C>
+            # (exact for a quadratic) so that it does not cancel, guards
+            # against a model spoilt by round-off in the differences.
+            change = np.sum((point - product) * (0.5 * (image + gram_product) - cross))
+            if decrease > 0.0 and change < 0.0:
+                product, gram_product = point, image
+                sweep_decrease += decrease
+                n_extrapolations += 1
+        if len(points) == ANDERSON_MEMORY:
+            del points[0], images[0]
+        if dense or (sweep + 1) % PRODUCT_REFRESH_INTERVAL == 0:
+            gram_product = apply_gram(product)
+        loss = loss_of(product, gram_product)
+        loss_curve.append(loss)
+
+        changes.append(float(np.linalg.norm(product - previous_product)))
+        if len(changes) > 1 and changes[-2] > 0.0:
+            log_rates.append(
+                math.log(changes[-1] / changes[-2]) if changes[-1] else -math.inf
+            )
+        if callback is not None:
+            callback(sweep, None, loss)
+        norm = float(np.linalg.norm(product))
+        if stopping.is_done(
+            sweep, loss, norm, gram_product, changes, log_rates, sweep_decrease
+        ):
+            converged = True
+            break
+
+    weight[...] = product
+    return SolverResult(
+        weights,
+        loss_curve,
+        step_sizes,
+        len(loss_curve),
+        converged,
+        n_extrapolations=n_extrapolations,
+        last_change=stopping.last_change,
+    )
+
+
+def _minimise_over_hull(product, gram_product, cross, points, images):
+    """Return the minimiser of the quadratic loss over an affine hull, or None.
+
+    The hull is spanned by ``product`` and ``points``, and ``images`` are the
+    points multiplied by ``S'``. With ``D_i = points[i] - product`` and
+    ``E_i = images[i] - gram_product`` the loss at ``product + sum_i c_i D_i``
+    is ``loss + g.c + 1/2 c.H c`` with ``g_i = <D_i, P S' - C>`` and
+    ``H_ij = <D_i, E_j>``. Directions that ``H`` does not resolve (nearly
+    parallel differences) are dropped, which keeps the point at least as good
+    as ``product``. Returns ``(point, point @ S', decrease)``, where the
+    decrease of the loss comes from the quadratic model. It is exact for this
+    loss, and accurate where the difference of two loss values would be lost
+    to round-off near the minimum.
+    """
+    differences = np.stack([point - product for point in points])
+    differences = differences.reshape(len(points), -1)
+    image_differences = np.stack([image - gram_product for image in images])
+    image_differences = image_differences.reshape(len(points), -1)
+    hessian = differences @ image_differences.T
+    hessian = 0.5 * (hessian + hessian.T)
+    slopes = differences @ (gram_product - cross).ravel()
+
+    # Scale H to a unit diagonal, so that the cutoff on its eigenvalues
+    # measures how close the directions are to parallel, not their lengths.
+    diagonal = np.diag(hessian)
+    if not np.all(diagonal > 0.0):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Differences of order sqrt(tiny) have squares that underflow.
+        scale = 1.0 / np.sqrt(diagonal)
+        scaled_hessian = hessian * np.outer(scale, scale)
+    if not np.all(np.isfinite(scaled_hessian)):
+        return None
+    values, vectors = np.linalg.eigh(scaled_hessian)
+    keep = values > SPECTRUM_CUTOFF * values[-1]
+    if not values[-1] > 0.0 or not np.any(keep):
+        return None
+    vectors = vectors[:, keep]
+    projected = vectors.T @ (scale * slopes)
+    coefficients = -scale * (vectors @ (projected / values[keep]))
+    decrease = 0.5 * float(np.sum(projected**2 / values[keep]))
+    point = product + (coefficients @ differences).reshape(product.shape)
+    image = gram_product + (coefficients @ image_differences).reshape(product.shape)
+    return point, image, decrease
+
+
+class _StoppingRule:
+    """Stopping test after each sweep, from the distance of ``P`` to its limit.
+
+    The distance comes from the certificate where one applies, and otherwise
+    from :func:`_remaining_change`. At the round-off floor neither the loss
+    nor the distance reaches a new minimum any more. The fit therefore also
+    stops after ``N_ITER_NO_CHANGE`` sweeps without either, or after a sweep
+    whose exact decrease is 0.
+    """
+
+    def __init__(self, certificate, cross, tol, loss):
+        self.certificate = certificate
+        self.cross = cross
+        self.tol = tol
+        self.best_loss, self.best_sweep = loss, -1
+        self.best_remaining, self.best_remaining_sweep = math.inf, -1
+        self.last_change = 0.0
+
+    def is_done(self, sweep, loss, norm, gram_product, changes, log_rates, decrease):
+        if self.certificate is not None:
+            remaining = self.certificate.distance(gram_product, self.cross)
+        else:
+            remaining = _remaining_change(changes[-1], log_rates)
+        # ``last_change`` is the relative distance that a warning reports.
+        self.last_change = remaining / norm if norm > 0.0 else 0.0
+        if loss < self.best_loss:
+            self.best_loss, self.best_sweep = loss, sweep
+        if remaining < self.best_remaining:
+            self.best_remaining, self.best_remaining_sweep = remaining, sweep
+        last_best = max(self.best_sweep, self.best_remaining_sweep)
+        stalled = sweep - last_best >= N_ITER_NO_CHANGE
+        return remaining <= self.tol * norm or stalled or not decrease > 0.0
 
 
 class _LeastSquaresCertificate:

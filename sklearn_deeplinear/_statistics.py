@@ -171,25 +171,35 @@ def compute_scatter(X, Y, sample_weight, centered):
         scatter = scatter_sparse(X, Y, sample_weight, centered)
     else:
         scatter = scatter_dense(X, Y, sample_weight, centered)
-    # Only a column whose scatter is zero can have underflowed, so only those
-    # columns (usually none) are read again.
     # Only a column whose entries are all below sqrt(tiny) can have underflowed,
     # and its scatter is then at most 4 * m * tiny (centring at most doubles an
     # entry), so only such columns, usually none, are read again.
     bound = 4.0 * scatter.weight_sum * np.finfo(X.dtype).tiny
-    suspects = np.flatnonzero(np.diag(scatter.scatter) <= bound)
+    _check_suspect_columns(X, Y, np.diag(scatter.scatter), bound)
+    return scatter
+
+
+def _check_suspect_columns(X, Y, sums_of_squares, bound):
+    """Run :func:`check_not_underflowing` on the columns of ``[X, Y]`` whose
+    sum of squares is at most ``bound``."""
+    suspects = np.flatnonzero(sums_of_squares <= bound)
     if suspects.size:
         n_features = X.shape[1]
         x_columns = suspects[suspects < n_features]
         y_columns = suspects[suspects >= n_features] - n_features
         X_part = sp.csc_array(X)[:, x_columns] if sp.issparse(X) else X[:, x_columns]
         check_not_underflowing(X_part, Y[:, y_columns], x_columns, y_columns)
-    return scatter
 
 
 def target_statistics(X, Y, sample_weight, centered):
     """Return ``(C, s, X_offset, y_offset)`` without forming ``X.T @ X``."""
-    check_not_underflowing(X, Y)
+    # As in compute_scatter, only columns whose squares sum to at most
+    # n_samples * tiny can have underflowed, and only those are read again.
+    bound = X.shape[0] * np.finfo(X.dtype).tiny
+    sums_of_squares = np.concatenate(
+        [_column_sums_of_squares(X), _column_sums_of_squares(Y)]
+    )
+    _check_suspect_columns(X, Y, sums_of_squares, bound)
     weights = np.asarray(sample_weight, dtype=np.float64)
     weight_sum = float(weights.sum())
     n_features = X.shape[1]
@@ -247,6 +257,17 @@ def _column_magnitudes(X):
     return np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
 
 
+def _column_sums_of_squares(X):
+    """Return ``sum_i X_ij^2`` for every column in float64, in one pass."""
+    if sp.issparse(X):
+        if X.format != "csr":
+            X = sp.coo_array(X)
+        columns = X.col if X.format == "coo" else X.indices
+        squares = np.square(X.data, dtype=np.float64)
+        return np.bincount(columns, weights=squares, minlength=X.shape[1])
+    return np.einsum("ij,ij->j", X, X, dtype=np.float64)
+
+
 def _largest_magnitude(X):
     """Return ``max |X_ij|`` without a temporary copy of dense ``X``."""
     values = X.data if sp.issparse(X) else X
@@ -267,7 +288,9 @@ class GramOperator(LinearOperator):
         super().__init__(dtype=np.float64, shape=(n_features, n_features))
         # CSR, because the products below go through X in slices of rows.
         self.X = X.tocsr() if sp.issparse(X) else X
-        self.sqrt_weights = np.sqrt(np.asarray(sample_weight, dtype=np.float64))
+        self.weights = np.asarray(sample_weight, dtype=np.float64)
+        self.unit_weights = bool(np.all(self.weights == 1.0))
+        self.sqrt_weights = np.sqrt(self.weights)
         self.weight_sum = float(np.sum(sample_weight, dtype=np.float64))
         self.X_offset = X_offset
 
@@ -290,15 +313,15 @@ class GramOperator(LinearOperator):
         n_columns = max(1, V.shape[1])
         chunk_rows = max(1, max(CHUNK_ELEMENTS, V.size) // n_columns)
         offset_image = self.X_offset @ V
-        weights = self.sqrt_weights**2
         result = np.zeros((self.shape[0], V.shape[1]))
         column_sums = np.zeros(V.shape[1])
         for start in range(0, n_samples, chunk_rows):
             stop = min(start + chunk_rows, n_samples)
-            rows = self.X[start:stop]
+            rows = _row_slice(self.X, start, stop)
             projected = np.asarray(rows @ V, dtype=np.float64)
             projected -= offset_image
-            projected *= weights[start:stop, np.newaxis]
+            if not self.unit_weights:
+                projected *= self.weights[start:stop, np.newaxis]
             result += np.asarray(rows.T @ projected, dtype=np.float64)
             column_sums += projected.sum(axis=0)
         result -= np.outer(self.X_offset, column_sums)
@@ -315,3 +338,22 @@ class GramOperator(LinearOperator):
 
     def _adjoint(self):
         return self
+
+
+def _row_slice(X, start, stop):
+    """Return rows ``start:stop`` of ``X`` without copying its entries.
+
+    Slicing a SciPy CSR array copies the slice, which doubles the memory
+    traffic of a product over all rows. Here the data and indices of the
+    slice are views, and only ``indptr`` is new.
+    """
+    if not sp.issparse(X):
+        return X[start:stop]
+    if start == 0 and stop == X.shape[0]:
+        return X
+    first, last = X.indptr[start], X.indptr[stop]
+    return sp.csr_array(
+        (X.data[first:last], X.indices[first:last], X.indptr[start : stop + 1] - first),
+        shape=(stop - start, X.shape[1]),
+        copy=False,
+    )
