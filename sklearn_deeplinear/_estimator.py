@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -376,7 +376,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         X, Y, sample_weight, y_ndim = self._validate_training_data(
             X, y, sample_weight, reset=first_call
         )
-        batch = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+        batch = self._checked_scatter(X, Y, sample_weight)
         if first_call:
             weights = self._starting_weights(self._layer_sizes(X.shape[1], Y.shape[1]))
             scatter = batch
@@ -403,6 +403,9 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
 
     def _validate_training_data(self, X, y, sample_weight, reset):
         """Return ``(X, Y, sample_weight, y_ndim)`` with ``Y`` two-dimensional."""
+        # X is checked for NaN and infinity later (_checked_scatter, _statistics):
+        # where the statistics are formed, they are non-finite exactly when X
+        # is, which saves a pass over X. y is checked here.
         X, y = validate_data(
             self,
             X,
@@ -412,6 +415,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             multi_output=True,
             y_numeric=True,
+            ensure_all_finite=False,
         )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -510,14 +514,31 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
             nnz = X.nnz if sp.issparse(X) else n_samples * n_features
             precompute = n_samples > n_features and 2 * nnz >= n_features**2
         if precompute:
-            self._scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+            self._scatter = self._checked_scatter(X, Y, sample_weight)
             return self._scatter.problem()
         self._scatter = None
+        assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
         cross, target_ss, X_offset, y_offset = target_statistics(
             X, Y, sample_weight, self.fit_intercept
         )
         gram = GramOperator(X, sample_weight, X_offset)
         return gram, cross, target_ss, X_offset, y_offset
+
+    def _checked_scatter(self, X, Y, sample_weight):
+        """Return the scatter of ``X`` and ``Y``, or raise for NaN or inf in X.
+
+        Finite data give a finite scatter unless the products overflow, which
+        ``Scatter.problem`` reports. So X is read again only when the scatter
+        is not finite, to raise scikit-learn's usual error for NaN or
+        infinity in X.
+        """
+        # NaN, infinity or overflow in the products raises below, so numpy's
+        # warnings about them would only repeat the error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            scatter = compute_scatter(X, Y, sample_weight, self.fit_intercept)
+        if not np.all(np.isfinite(scatter.scatter)):
+            assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
+        return scatter
 
     def _progress_printer(self, n_outputs):
         """Return the solver callback that prints progress, or None."""

@@ -25,6 +25,11 @@ from scipy.sparse.linalg import LinearOperator
 # elements, so the centred copy is a small buffer rather than a copy of X.
 CHUNK_ELEMENTS = 2**17
 
+# Chunks for the one-pass statistics of dense X, 2 MB in float64. On
+# 1 000 000 x 50 data with one BLAS thread, 2**17, 2**18 and 2**19 elements
+# took 1.14, 1.11 and 1.10 times the time of X.T @ X alone.
+FOLDED_CHUNK_ELEMENTS = 2**18
+
 
 @dataclass
 class Scatter:
@@ -97,7 +102,64 @@ def check_finite_statistics(gram, cross, target_ss):
 
 
 def scatter_dense(X, Y, sample_weight, centered):
-    """Accumulate the scatter of dense ``X`` and ``Y`` chunk by chunk."""
+    """Accumulate the scatter of dense ``X`` and ``Y`` in one pass.
+
+    With an intercept, the pass first forms the uncentred products and centres
+    them afterwards (:func:`_scatter_folded`). Where that would cancel more
+    than one bit, a second pass centres every chunk before its product.
+    """
+    if centered:
+        scatter = _scatter_folded(X, Y, sample_weight)
+        if scatter is not None:
+            return scatter
+    return _scatter_centred_chunks(X, Y, sample_weight, centered)
+
+
+def _scatter_folded(X, Y, sample_weight):
+    """Return the centred scatter from uncentred products, or None.
+
+    Each chunk of rows ``[x, y, 1]``, scaled by the square roots of the
+    weights, gives in one symmetric product the weighted sums of products, the
+    weighted sums and the weight sum. The centred scatter is then
+    ``sum_i w_i z_i z_i.T - m mean mean.T``. This subtraction cancels digits
+    where a mean is large against its column's spread, so the result is
+    returned only where every column has ``m mean^2`` at most its centred sum
+    of squares, which costs at most one bit against centring first.
+    Non-finite products are returned as they are, for the caller to report.
+    """
+    n_samples, n_features = X.shape
+    n_columns = n_features + Y.shape[1]
+    width = n_columns + 1
+    chunk_rows = max(1, FOLDED_CHUNK_ELEMENTS // width)
+    buffer = np.empty((min(chunk_rows, n_samples), width), dtype=X.dtype)
+    unit_weights = bool(np.all(sample_weight == 1))
+    sqrt_weights = None if unit_weights else np.sqrt(sample_weight).astype(X.dtype)
+    total = np.zeros((width, width))
+    for start in range(0, n_samples, chunk_rows):
+        stop = min(start + chunk_rows, n_samples)
+        rows = buffer[: stop - start]
+        rows[:, :n_features] = X[start:stop]
+        rows[:, n_features:n_columns] = Y[start:stop]
+        if unit_weights:
+            rows[:, n_columns] = 1.0
+        else:
+            rows[:, n_columns] = sqrt_weights[start:stop]
+            rows[:, :n_columns] *= sqrt_weights[start:stop, np.newaxis]
+        total += rows.T @ rows
+
+    weight_sum = float(np.sum(sample_weight, dtype=np.float64))
+    mean = total[n_columns, :n_columns] / weight_sum
+    scatter = total[:n_columns, :n_columns] - weight_sum * np.outer(mean, mean)
+    if not (np.all(np.isfinite(scatter)) and np.all(np.isfinite(mean))):
+        return Scatter(weight_sum, mean, scatter, n_features, True)
+    if np.any(weight_sum * mean**2 > np.diag(scatter)):
+        return None
+    return Scatter(weight_sum, mean, scatter, n_features, True)
+
+
+def _scatter_centred_chunks(X, Y, sample_weight, centered):
+    """Accumulate the scatter of dense ``X`` and ``Y`` chunk by chunk, centring
+    each chunk on its own mean before its product."""
     n_samples, n_features = X.shape
     width = n_features + Y.shape[1]
     chunk_rows = max(1, CHUNK_ELEMENTS // width)

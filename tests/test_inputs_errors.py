@@ -109,6 +109,33 @@ def test_invalid_data_raises_as_linear_regression(case):
         assert str(raised.value) == expected
 
 
+@pytest.mark.parametrize("value, match", [(np.nan, "NaN"), (-np.inf, "infinity")])
+@pytest.mark.parametrize("sparse", [False, True])
+# partial_fit always forms the Gram matrix.
+@pytest.mark.parametrize(
+    "method, precompute", [("fit", True), ("fit", False), ("partial_fit", True)]
+)
+def test_non_finite_X_raises_on_every_path(value, match, sparse, method, precompute):
+    # fit leaves the check of X to the statistics pass where it forms them,
+    # so every way to them must still raise LinearRegression's error.
+    X, y = problem()
+    X = with_entry(X, (5, 2), value)
+    if sparse:
+        X = sp.csr_array(X)
+    model = DeepLinearRegressor(precompute=precompute)
+
+    with pytest.raises(ValueError) as raised:
+        getattr(model, method)(X, y)
+    with pytest.raises(ValueError) as raised_by_ols:
+        LinearRegression().fit(X, y)
+
+    assert f"Input X contains {match}" in str(raised.value)
+    expected = str(raised_by_ols.value).replace(
+        "LinearRegression", "DeepLinearRegressor"
+    )
+    assert str(raised.value) == expected
+
+
 INVALID_PARAMETERS = [
     (dict(depth=0), "'depth' parameter of DeepLinearRegressor must be an int"),
     (dict(depth=2.5), "'depth' parameter"),

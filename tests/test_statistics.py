@@ -1,0 +1,86 @@
+"""The one-pass statistics of dense X against centring before the products."""
+
+import numpy as np
+import pytest
+
+from sklearn_deeplinear._statistics import (
+    _scatter_centred_chunks,
+    _scatter_folded,
+    scatter_dense,
+)
+
+
+def offset_data(offset, dtype=np.float64, seed=0):
+    """Return columns on scales 1e-2 to 1e2 whose means are ``offset`` spreads."""
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((3_000, 8)) + offset) * np.logspace(-2, 2, 8)
+    Y = X @ rng.standard_normal((8, 2)) + rng.standard_normal((3_000, 2))
+    weights = rng.uniform(0.5, 2.0, 3_000)
+    return X.astype(dtype), Y.astype(dtype), weights
+
+
+def exact_scatter(X, Y, weights):
+    """Return the weighted centred scatter of ``[X, Y]`` in long double."""
+    Z = np.hstack([X, Y]).astype(np.longdouble)
+    w = weights.astype(np.longdouble)
+    mean = (w @ Z) / w.sum()
+    centred = Z - mean
+    return (centred.T * w) @ centred, mean
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_folded_scatter_matches_centred_chunks(weighted):
+    X, Y, weights = offset_data(offset=0.5)
+    if not weighted:
+        weights = np.ones(len(X))
+
+    folded = _scatter_folded(X, Y, weights)
+    centred = _scatter_centred_chunks(X, Y, weights, True)
+    expected, expected_mean = exact_scatter(X, Y, weights)
+
+    assert folded is not None
+    # Both are sums of 3 000 products in float64, a few ulps of the largest
+    # entry of the scatter each.
+    atol = 1e-13 * np.max(np.abs(centred.scatter))
+    np.testing.assert_allclose(folded.scatter, centred.scatter, rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(folded.scatter, expected.astype(float), atol=atol)
+    np.testing.assert_allclose(folded.mean, expected_mean.astype(float), rtol=1e-13)
+    assert folded.weight_sum == pytest.approx(weights.sum(), rel=1e-15)
+
+
+def test_folded_scatter_declines_large_offsets():
+    X, Y, weights = offset_data(offset=1e4)
+
+    assert _scatter_folded(X, Y, weights) is None
+
+    # scatter_dense then centres each chunk first, which keeps the columns
+    # accurate under means of 1e4 times their spread.
+    scatter = scatter_dense(X, Y, weights, True)
+    expected, _ = exact_scatter(X, Y, weights)
+    diagonal = np.diag(expected).astype(float)
+    np.testing.assert_allclose(np.diag(scatter.scatter), diagonal, rtol=1e-9)
+
+
+def test_folded_scatter_float32():
+    X, Y, weights = offset_data(offset=0.5, dtype=np.float32)
+
+    folded = _scatter_folded(X, Y, weights)
+    expected, _ = exact_scatter(X, Y, weights)
+
+    assert folded is not None
+    assert folded.scatter.dtype == np.float64
+    # Products of float32 rows summed in float32 chunks: relative 1e-5 of
+    # the largest entry covers the rounding of 3 000 terms.
+    atol = 1e-5 * np.max(np.abs(expected.astype(float)))
+    np.testing.assert_allclose(folded.scatter, expected.astype(float), atol=atol)
+
+
+def test_folded_scatter_keeps_non_finite_products():
+    X, Y, weights = offset_data(offset=0.0)
+    X[10, 3] = np.nan
+
+    folded = _scatter_folded(X, Y, weights)
+
+    # The caller reports the non-finite input instead of a second pass.
+    assert folded is not None
+    assert not np.all(np.isfinite(folded.scatter))
