@@ -72,11 +72,13 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     ----------
     depth : int, default=1
         Number of weight matrices ``L``. ``depth=1`` is linear regression
-        trained by gradient descent with the optimal step. It is the default
-        because it was the fastest and most reliable setting in the project's
-        benchmark (``benchmarks/run.py``) on standardised data. Deeper
-        networks need fewer sweeps, as the layer-wise analysis predicts, but
-        each sweep costs more, and a hidden layer is needed for reduced rank.
+        trained by gradient descent with the optimal step, which the default
+        acceleration turns into a limited-memory conjugate gradient method.
+        It is the default because it was the fastest and most reliable
+        setting in the project's benchmark (``benchmarks/run.py``) on
+        standardised data. Without acceleration, deeper networks need fewer
+        sweeps, as the layer-wise analysis predicts, but each sweep costs
+        more. A hidden layer is needed for reduced rank.
 
     width : int, array-like of int or None, default=None
         Sizes of the ``depth - 1`` hidden layers: one int for all of them, or
