@@ -137,8 +137,10 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         from the last change of ``coef_`` and the observed contraction rate
         ``rho`` as ``change * rho / (1 - rho)``. The fit stops when that
         distance is at most ``tol`` times the norm of ``coef_``. It also stops
-        when neither the loss nor the distance has improved for 10 sweeps,
-        which happens at the round-off floor.
+        when neither the loss nor the distance has improved for 100 sweeps,
+        which happens at the round-off floor. If the bound from the
+        eigenvalues is then still above ``tol``, as on nearly collinear
+        features, the fit raises a ``ConvergenceWarning``.
 
     fit_intercept : bool, default=True
         Whether to fit an intercept by centring ``X`` and ``y``.
@@ -561,6 +563,28 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     def _report_result(self, result, n_outputs, warn_max_iter=True):
         if result.diverged:
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
+        elif result.stalled:
+            if np.isfinite(result.last_change):
+                distance = (
+                    f"the estimated distance of coef_ to its limit is still "
+                    f"{result.last_change:.2e} relative to its norm, more than "
+                    f"tol={self.tol:g}"
+                )
+            else:
+                distance = (
+                    "its changes never settled into a steady contraction that "
+                    f"would bring coef_ within tol={self.tol:g}"
+                )
+            warnings.warn(
+                f"DeepLinearRegressor stopped after {result.n_iter} sweeps "
+                "because its loss no longer decreased in floating-point "
+                f"arithmetic, but {distance}. This happens when features are "
+                "nearly collinear or badly scaled. Scale the features (for "
+                "example with StandardScaler in a Pipeline), drop redundant "
+                "ones, set alpha > 0, or raise tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         elif warn_max_iter and not result.converged:
             if np.isfinite(result.last_change):
                 state = (

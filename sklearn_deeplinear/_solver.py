@@ -22,9 +22,14 @@ from scipy import linalg
 
 UPDATE_ORDERS = ("forward", "backward", "random")
 
-# Sweeps without a new minimum of the loss after which the fit has reached
-# the round-off floor of evaluating the loss.
-N_ITER_NO_CHANGE = 10
+# Sweeps without a new minimum of either the loss or the distance to the
+# limit after which the fit counts as stalled at the round-off floor. Deep
+# networks plateau for long stretches on the way, with the loss already at
+# its floor. On standardised diabetes folds, a window of 10 stopped 2 of 18
+# fits of depths 2-4 at 5e-8 from least squares, and a window of 40 stopped
+# 2 of 6 fits of depth 3 and width 1 at 1.4e-9. With 100, all of them
+# reached tol=1e-10, at most 93 sweeps later.
+N_ITER_NO_CHANGE = 100
 
 # When S has at most this many rows, the stopping rule measures the error of P
 # directly from an eigendecomposition of S. Otherwise it extrapolates the
@@ -68,6 +73,9 @@ class SolverResult:
     message: str = ""
     n_extrapolations: int = 0
     last_change: float = 0.0
+    # Whether the fit stopped because neither the loss nor the distance to
+    # the limit improved any more, while that distance was still above tol.
+    stalled: bool = False
 
 
 def end_to_end(weights):
@@ -468,7 +476,7 @@ def fit_bcgd(
     previous_tracked = np.concatenate([w.ravel() for w in weights])
     log_rates = []
     extrapolated = False
-    stopping = _StoppingRule(certificate, cross, tol, loss)
+    stopping = _StoppingRule(certificate, cross, tol, loss, weights)
     converged = False
     diverged = False
     message = ""
@@ -584,6 +592,7 @@ def fit_bcgd(
         message=message,
         n_extrapolations=n_extrapolations,
         last_change=stopping.last_change,
+        stalled=stopping.stalled,
     )
 
 
@@ -712,6 +721,7 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         converged,
         n_extrapolations=n_extrapolations,
         last_change=stopping.last_change,
+        stalled=stopping.stalled,
     )
 
 
@@ -770,13 +780,15 @@ class _StoppingRule:
     whose exact decrease is 0.
     """
 
-    def __init__(self, certificate, cross, tol, loss):
+    def __init__(self, certificate, cross, tol, loss, weights=None):
         self.certificate = certificate
         self.cross = cross
         self.tol = tol
+        self.weights = weights
         self.best_loss, self.best_sweep = loss, -1
         self.best_remaining, self.best_remaining_sweep = math.inf, -1
         self.last_change = 0.0
+        self.stalled = False
 
     def is_done(self, sweep, loss, norm, gram_product, changes, log_rates, decrease):
         if self.certificate is not None:
@@ -791,7 +803,35 @@ class _StoppingRule:
             self.best_remaining, self.best_remaining_sweep = remaining, sweep
         last_best = max(self.best_sweep, self.best_remaining_sweep)
         stalled = sweep - last_best >= N_ITER_NO_CHANGE
-        return remaining <= self.tol * norm or stalled or not decrease > 0.0
+        reached = remaining <= self.tol * norm
+        # On nearly collinear features the loss settles at its round-off
+        # floor long before coef_ does, so a stall short of tol is reported
+        # where the certificate measures the distance. The estimate from the
+        # changes is no evidence at the floor, where the changes are
+        # round-off. With tol=0 the fit is meant to run to the floor.
+        self.stalled = (
+            stalled
+            and not reached
+            and self.tol > 0.0
+            and self.certificate is not None
+            and remaining > self._product_roundoff()
+        )
+        return reached or stalled or not decrease > 0.0
+
+
+    def _product_roundoff(self):
+        """Return a bound on the round-off of forming ``P`` from the layers.
+
+        A product of ``depth`` matrices of inner sizes up to ``width`` is
+        exact to ``depth * width * eps`` times the product of their norms.
+        Layers of norm 1 whose product is the zero map (a zero target) leave
+        ``P`` at that level, where a relative distance means nothing.
+        """
+        if self.weights is None:
+            return 0.0
+        width = max(max(weight.shape) for weight in self.weights)
+        norms = math.prod(float(np.linalg.norm(weight)) for weight in self.weights)
+        return len(self.weights) * width * np.finfo(np.float64).eps * norms
 
 
 class _LeastSquaresCertificate:

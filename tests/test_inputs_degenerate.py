@@ -285,3 +285,57 @@ def test_underflowing_columns_raise(make_data, match, precompute):
 
     with pytest.raises(ValueError, match=match):
         DeepLinearRegressor(precompute=precompute).fit(X, y)
+
+
+def nearly_collinear_problem(noise):
+    """Return 10 standardised features, each twice more with ``noise`` added."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((2_000, 10))
+    copies = [base + noise * rng.standard_normal(base.shape) for _ in range(2)]
+    X = np.hstack([base, *copies])
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = base @ rng.standard_normal(10) + 0.1 * rng.standard_normal(2_000)
+    return X, y
+
+
+def test_stall_short_of_tol_warns():
+    # Noise 1e-3 puts the condition number of X.T @ X near 1e7: the loss
+    # reaches its round-off floor while coef_ is still far from least squares
+    # in the directions of the small eigenvalues. The fit must say so.
+    X, y = nearly_collinear_problem(1e-3)
+    ols = LinearRegression().fit(X, y)
+
+    with pytest.warns(ConvergenceWarning, match="stopped after") as caught:
+        model = DeepLinearRegressor(max_iter=50_000).fit(X, y)
+
+    message = str(caught[0].message)
+    assert "no longer decreased" in message
+    assert "tol=1e-10" in message
+    assert "StandardScaler" in message
+    error = np.linalg.norm(model.coef_ - ols.coef_) / np.linalg.norm(ols.coef_)
+    assert error > 1e-10
+    assert model.n_iter_ < 50_000
+
+
+def test_stall_at_tol_zero_is_silent():
+    X, y = nearly_collinear_problem(1e-3)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = DeepLinearRegressor(tol=0.0, max_iter=50_000).fit(X, y)
+
+    assert model.n_iter_ < 50_000
+
+
+@pytest.mark.parametrize("init", ["glorot_normal", "he_normal"])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_zero_target_from_gaussian_start_is_silent(init, depth):
+    # The layers stay of norm about 1 while their product shrinks to the
+    # zero map, down to round-off, where no relative accuracy exists.
+    X, y = degenerate_case("zero-target")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = DeepLinearRegressor(depth=depth, init=init, random_state=0).fit(X, y)
+
+    assert np.max(np.abs(model.coef_)) < 1e-12
