@@ -100,7 +100,7 @@ class LossCurveDisplay:
 
         kind : {"loss", "gap"}, default="loss"
             ``"loss"`` plots the training loss; ``"gap"`` plots the training
-            loss minus ``least_squares_loss``. Iterations whose gap is zero or
+            loss minus ``least_squares_loss``. Sweeps whose gap is zero or
             negative (the least-squares loss reached to round-off) are left
             out, since a log scale cannot show them.
 
@@ -140,7 +140,7 @@ class LossCurveDisplay:
         iterations = np.arange(1, len(values) + 1)
         (self.line_,) = ax.plot(iterations, values, label=label, **kwargs)
         ax.set_yscale("log")
-        ax.set(xlabel="Iteration", ylabel=ylabel)
+        ax.set(xlabel="Sweep", ylabel=ylabel)
         if label is not None:
             ax.legend()
 
