@@ -9,6 +9,7 @@ from scipy.optimize import approx_fprime
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deeplinear import DeepLinearRegressor
+from sklearn_deeplinear import _solver as solver_module
 from sklearn_deeplinear._initializers import glorot_normal, orthogonal_like
 from sklearn_deeplinear._solver import (
     end_to_end,
@@ -238,3 +239,31 @@ def test_auto_precompute_skips_gram_for_very_sparse_X():
 
     assert sparse_model._scatter is None
     assert denser_model._scatter is not None
+
+
+def test_lipschitz_rule_needs_no_eigendecomposition_per_block(monkeypatch):
+    # The block Lipschitz constants come from warm-started power iterations.
+    # The only eigendecomposition of the fit is the stopping certificate's.
+    calls = []
+
+    def counted(function):
+        def wrapper(*args, **kwargs):
+            calls.append(function.__name__)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("eigh", "eigvalsh"):
+        monkeypatch.setattr(
+            solver_module.linalg, name, counted(getattr(solver_module.linalg, name))
+        )
+        monkeypatch.setattr(np.linalg, name, counted(getattr(np.linalg, name)))
+    gram, cross, target_ss = random_problem(n_features=6, n_outputs=5)
+    weights = orthogonal_like([6, 8, 8, 5], np.random.default_rng(0))
+
+    result = fit_bcgd(
+        weights, gram, cross, target_ss, learning_rate="lipschitz", max_iter=20
+    )
+
+    assert result.n_iter == 20
+    assert calls == ["eigh"]
