@@ -241,7 +241,7 @@ def test_auto_precompute_skips_gram_for_very_sparse_X():
     assert denser_model._scatter is not None
 
 
-def test_lipschitz_rule_needs_no_eigendecomposition_per_block(monkeypatch):
+def test_lipschitz_rule_skips_eigendecompositions(monkeypatch):
     # The block Lipschitz constants come from warm-started power iterations.
     # The only eigendecomposition of the fit is the stopping certificate's.
     calls = []
