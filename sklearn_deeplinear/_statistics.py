@@ -158,8 +158,11 @@ def _scatter_folded(X, Y, sample_weight):
 
 
 def _scatter_centred_chunks(X, Y, sample_weight, centered):
-    """Accumulate the scatter of dense ``X`` and ``Y`` chunk by chunk, centring
-    each chunk on its own mean before its product."""
+    """Accumulate the scatter of dense ``X`` and ``Y``, centring each chunk.
+
+    Each chunk is centred on its own mean before its product, and the chunks
+    merge exactly, so large means cost no precision.
+    """
     n_samples, n_features = X.shape
     width = n_features + Y.shape[1]
     chunk_rows = max(1, CHUNK_ELEMENTS // width)
@@ -242,8 +245,11 @@ def compute_scatter(X, Y, sample_weight, centered):
 
 
 def _check_suspect_columns(X, Y, sums_of_squares, bound):
-    """Run :func:`check_not_underflowing` on the columns of ``[X, Y]`` whose
-    sum of squares is at most ``bound``."""
+    """Check for underflow the columns of ``[X, Y]`` with small squares.
+
+    :func:`check_not_underflowing` reads only the columns whose sum of
+    squares is at most ``bound``.
+    """
     suspects = np.flatnonzero(sums_of_squares <= bound)
     if suspects.size:
         n_features = X.shape[1]
