@@ -564,21 +564,14 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         if result.diverged:
             warnings.warn(result.message, ConvergenceWarning, stacklevel=3)
         elif result.stalled:
-            if np.isfinite(result.last_change):
-                distance = (
-                    f"the estimated distance of coef_ to its limit is still "
-                    f"{result.last_change:.2e} relative to its norm, more than "
-                    f"tol={self.tol:g}"
-                )
-            else:
-                distance = (
-                    "its changes never settled into a steady contraction that "
-                    f"would bring coef_ within tol={self.tol:g}"
-                )
+            # A stall is only reported where the eigenvalue certificate bounds
+            # the distance, so last_change is finite here.
             warnings.warn(
                 f"DeepLinearRegressor stopped after {result.n_iter} sweeps "
                 "because its loss no longer decreased in floating-point "
-                f"arithmetic, but {distance}. This happens when features are "
+                "arithmetic, but the distance of coef_ to the least-squares "
+                f"solution is still {result.last_change:.2e} relative to its "
+                f"norm, more than tol={self.tol:g}. This happens when features are "
                 "nearly collinear or badly scaled. Scale the features (for "
                 "example with StandardScaler in a Pipeline), drop redundant "
                 "ones, set alpha > 0, or raise tol.",
