@@ -700,6 +700,8 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
                 n_extrapolations += 1
         if len(points) == ANDERSON_MEMORY:
             del points[0], images[0]
+        # A dense S is cheap to apply, and the certificate below needs P @ S
+        # free of accumulated round-off, so it is recomputed every sweep.
         if dense or (sweep + 1) % PRODUCT_REFRESH_INTERVAL == 0:
             gram_product = apply_gram(product)
         loss = loss_of(product, gram_product)

@@ -301,7 +301,7 @@ def nearly_collinear_problem(noise):
 def test_stall_short_of_tol_warns():
     # Noise 1e-3 puts the condition number of X.T @ X near 1e7: the loss
     # reaches its round-off floor while coef_ is still far from least squares
-    # in the directions of the small eigenvalues. The fit must say so.
+    # in the directions of the small eigenvalues. The fit must warn.
     X, y = nearly_collinear_problem(1e-3)
     ols = LinearRegression().fit(X, y)
 
