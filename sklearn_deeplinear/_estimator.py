@@ -27,7 +27,11 @@ from . import _dask
 from ._initializers import INITIALIZERS
 from ._reduced_rank import numerical_rank, warn_if_saddle_point
 from ._solver import UPDATE_ORDERS, end_to_end, fit_bcgd
-from ._statistics import GramOperator, compute_scatter, target_statistics
+from ._statistics import (
+    GramOperator,
+    compute_scatter,
+    target_statistics,
+)
 
 # Feature variances spanning more than this ratio put the small-scale features
 # below the eigenvalue cutoff of the solver's stopping rule (1e-10 times the
@@ -522,10 +526,11 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
             return self._scatter.problem()
         self._scatter = None
         assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
+        gram = GramOperator(X, sample_weight)
         cross, target_ss, X_offset, y_offset = target_statistics(
-            X, Y, sample_weight, self.fit_intercept
+            gram, Y, self.fit_intercept
         )
-        gram = GramOperator(X, sample_weight, X_offset)
+        gram.X_offset = X_offset
         return gram, cross, target_ss, X_offset, y_offset
 
     def _checked_scatter(self, X, Y, sample_weight):

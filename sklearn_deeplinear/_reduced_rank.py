@@ -67,7 +67,7 @@ def _whitened_cross_from_operator(operator, cross):
 
     # Z = Q diag(sigma) U.T (thin SVD) with Q the eigenvectors of Z @ Z.T, so
     # U.T = diag(sigma)^-1 Q.T Z and T = diag(sigma)^-1 U.T = diag(sigma)^-2 Q.T Z.
-    scale = operator.sqrt_weights / np.sqrt(operator.weight_sum)
+    scale = np.sqrt(operator.weights / operator.weight_sum)
     offset = operator.X_offset
     if sp.issparse(operator.X):
         row_scale = sp.dia_array(

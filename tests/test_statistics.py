@@ -1,9 +1,12 @@
-"""The one-pass statistics of dense X against centring before the products."""
+"""The one-pass dense statistics and the Gram-free operator against direct formulas."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
+from sklearn_deeplinear import _statistics
 from sklearn_deeplinear._statistics import (
+    GramOperator,
     _scatter_centred_chunks,
     _scatter_folded,
     scatter_dense,
@@ -84,3 +87,51 @@ def test_folded_scatter_keeps_non_finite_products():
     # The caller reports the non-finite input instead of a second pass.
     assert folded is not None
     assert not np.all(np.isfinite(folded.scatter))
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc", "coo"])
+@pytest.mark.parametrize("shape", [(120, 15), (15, 120)])
+@pytest.mark.parametrize("n_columns", [1, 3, 40])
+def test_gram_operator_matches_centred_products(monkeypatch, fmt, shape, n_columns):
+    # Blocks of 64 elements split every product into several row slices or
+    # column blocks, whichever the format uses.
+    monkeypatch.setattr(_statistics, "CHUNK_ELEMENTS", 64)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape) * (rng.random(shape) < 0.3) + 3.0
+    weights = rng.uniform(0.5, 2.0, shape[0])
+    offset = rng.standard_normal(shape[1])
+    V = rng.standard_normal((shape[1], n_columns))
+    data = X if fmt == "dense" else sp.csr_array(X).asformat(fmt)
+
+    operator = GramOperator(data, weights, offset)
+
+    centred = X - offset
+    expected = (centred.T * weights) @ centred / weights.sum()
+    np.testing.assert_allclose(operator @ V, expected @ V, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(V.T @ operator, V.T @ expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(operator @ V[:, 0], expected @ V[:, 0], rtol=1e-12)
+
+    U = rng.standard_normal((shape[0], n_columns))
+    np.testing.assert_allclose(operator.transpose_times(U), X.T @ U, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "shape, n_columns, layouts",
+    [
+        ((200, 20), 1, {"csc"}),
+        ((200, 20), 3, {"csc"}),
+        ((200, 20), 4, {"csr"}),
+        ((20, 200), 1, {"csr"}),
+        ((20, 200), 4, {"csr"}),
+    ],
+)
+def test_gram_operator_builds_used_layouts_only(shape, n_columns, layouts):
+    # Each layout other than the input's is a copy of the stored values.
+    rng = np.random.default_rng(0)
+    X = sp.coo_array(rng.standard_normal(shape) * (rng.random(shape) < 0.3))
+    operator = GramOperator(X, np.ones(shape[0]))
+
+    operator.transpose_times(rng.standard_normal((shape[0], 2)), n_columns=n_columns)
+    operator @ rng.standard_normal((shape[1], n_columns))
+
+    assert set(operator._layouts) == layouts
