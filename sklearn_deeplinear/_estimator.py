@@ -155,7 +155,10 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         ``"auto"`` forms it when ``n_samples > n_features`` and a product
         with it is cheaper than one through ``X`` (``n_features^2 <= 2 *
         nnz``): always for dense ``X``, and for sparse ``X`` unless it is
-        very sparse.
+        very sparse. Without the Gram matrix, sparse ``X`` is multiplied in
+        CSC when ``n_samples >= n_features`` and there are at most 3 outputs,
+        and in CSR otherwise, which costs a copy of its stored values when it
+        comes in another format.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the starting weights, the random update order and the power

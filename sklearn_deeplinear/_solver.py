@@ -828,7 +828,6 @@ class _StoppingRule:
         )
         return reached or stalled or not decrease > 0.0
 
-
     def _product_roundoff(self):
         """Return a bound on the round-off of forming ``P`` from the layers.
 
