@@ -687,7 +687,13 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         # the quadratic model on the hull, not from differences of loss
         # values, which round-off swamps long before P stops improving.
         sweep_decrease = 0.5 * scaled_step * scale * direction_sq
-        candidate = _minimise_over_hull(product, gram_product, cross, points, images)
+        # With one earlier iterate the hull is the line of the gradient step,
+        # on which the optimal step is already the minimiser.
+        candidate = None
+        if len(points) > 1:
+            candidate = _minimise_over_hull(
+                product, gram_product, cross, points, images
+            )
         if candidate is not None:
             point, image, decrease = candidate
             # The change of the loss, evaluated as <Q - P, (Q S' + P S') / 2 - C>
@@ -750,33 +756,40 @@ def _minimise_over_hull(product, gram_product, cross, points, images):
     to round-off near the minimum.
     """
     n_points = len(points)
-    differences = np.reshape(points, (n_points, -1)) - product.ravel()
-    image_differences = np.reshape(images, (n_points, -1)) - gram_product.ravel()
+    flat_product = product.ravel()
+    flat_image = gram_product.ravel()
+    differences = np.reshape(points, (n_points, -1)) - flat_product
+    image_differences = np.reshape(images, (n_points, -1)) - flat_image
     hessian = differences @ image_differences.T
-    hessian = 0.5 * (hessian + hessian.T)
-    slopes = differences @ (gram_product - cross).ravel()
+    hessian += hessian.T
+    hessian *= 0.5
+    slopes = differences @ (flat_image - cross.ravel())
 
     # Scale H to a unit diagonal, so that the cutoff on its eigenvalues
     # measures how close the directions are to parallel, not their lengths.
-    diagonal = np.diag(hessian)
-    if not np.all(diagonal > 0.0):
+    # The ndarray methods below skip numpy's function wrappers, which cost
+    # more than the arithmetic on these small matrices.
+    diagonal = hessian.diagonal()
+    if not (diagonal > 0.0).all():
         return None
     with np.errstate(over="ignore", invalid="ignore"):
         # Differences of order sqrt(tiny) have squares that underflow.
         scale = 1.0 / np.sqrt(diagonal)
         scaled_hessian = hessian * np.outer(scale, scale)
-    if not np.all(np.isfinite(scaled_hessian)):
+    if not np.isfinite(scaled_hessian).all():
         return None
     values, vectors = np.linalg.eigh(scaled_hessian)
-    keep = values > SPECTRUM_CUTOFF * values[-1]
-    if not values[-1] > 0.0 or not np.any(keep):
+    if not values[-1] > 0.0:
         return None
+    keep = values > SPECTRUM_CUTOFF * values[-1]
+    values = values[keep]
     vectors = vectors[:, keep]
-    projected = vectors.T @ (scale * slopes)
-    coefficients = -scale * (vectors @ (projected / values[keep]))
-    decrease = 0.5 * float(projected @ (projected / values[keep]))
-    point = product + (coefficients @ differences).reshape(product.shape)
-    image = gram_product + (coefficients @ image_differences).reshape(product.shape)
+    projected = (scale * slopes) @ vectors
+    ratios = projected / values
+    coefficients = -scale * (vectors @ ratios)
+    decrease = 0.5 * float(projected @ ratios)
+    point = (flat_product + coefficients @ differences).reshape(product.shape)
+    image = (flat_image + coefficients @ image_differences).reshape(product.shape)
     return point, image, decrease
 
 
