@@ -118,8 +118,8 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         acceleration) and keeps the extrapolated point only when it lowers
         the loss, so the loss still never rises. With ``depth=1`` and the
         optimal learning rate, where the loss is quadratic in the weights,
-        each sweep moves to the exact minimiser of the loss over the last
-        five iterates and the gradient step, which makes it a limited-memory
+        each sweep moves to the exact minimiser of the loss over the span of
+        the gradient and the last five search directions, a limited-memory
         conjugate gradient method. ``"none"`` runs the plain layer-wise
         algorithm. Anderson acceleration keeps six copies of all the weights,
         so networks with more than 10 million weights run without it.

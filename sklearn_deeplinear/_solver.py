@@ -425,8 +425,9 @@ def fit_bcgd(
     acceleration : {None, "anderson"}
         Safeguarded Anderson extrapolation across sweeps: an extrapolated
         point replaces the iterate only when it has a lower loss. With one
-        layer and the optimal step, the extrapolation minimises the loss
-        exactly over the last iterates (:func:`_fit_single_layer`).
+        layer and the optimal step, each sweep minimises the loss exactly
+        over the span of the gradient and the last search directions
+        (:func:`_fit_single_layer`).
     max_iter : int
         Maximum number of sweeps.
     tol : float
@@ -605,20 +606,23 @@ def fit_bcgd(
 
 
 def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, callback):
-    """Fit a one-layer network by optimal gradient steps and subspace extrapolation.
+    """Fit a one-layer network by limited-memory conjugate directions.
 
     With one layer the loss ``1/2 <P, P S'> - <P, C> + s`` is quadratic in
-    ``P = W[0]``, with ``S' = S + l2 I``. Each sweep takes the block's optimal
-    gradient step, then minimises the loss exactly over the affine hull of the
-    new point and the last ``ANDERSON_MEMORY`` iterates. This is Anderson
-    extrapolation whose coefficients minimise the loss itself instead of the
-    norm of the residual. The hull contains the gradient step's point, so the
-    loss never rises. With two iterates in the hull the sweep is a conjugate
-    gradient step in exact arithmetic. The longer memory keeps more directions
-    when round-off spoils their conjugacy.
+    ``P = W[0]``, with ``S' = S + l2 I``. Each sweep takes the gradient, makes
+    it conjugate (in the inner product of ``S'``) to the last
+    ``ANDERSON_MEMORY`` search directions, multiplies the new direction by
+    ``S'`` (the sweep's one product), and moves ``P`` to the exact minimiser
+    of the loss over ``P`` plus the span of the new and stored directions.
+    The move lowers the loss by the model's exact decrease, so the loss never
+    rises. With one stored direction this is the conjugate gradient method,
+    and the longer memory restores the conjugacy that round-off erodes.
 
-    The gradient and the extrapolation are linear in ``P``, so ``P @ S'``
-    follows by the same combinations: a sweep costs one product with ``S``.
+    ``P @ S'`` follows by the same combinations of the directions' images.
+    Every stored image is a product of its own, so the round-off of those
+    updates adds up from sweep to sweep but is never multiplied. For an
+    implicit ``S`` it is cleared every ``PRODUCT_REFRESH_INTERVAL`` sweeps by
+    a product with ``P``, and for a dense ``S`` every sweep.
     """
     weight = weights[0]
     dense = isinstance(gram, np.ndarray)
@@ -646,23 +650,49 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         # The orthogonal-like start is the zero map: skip a product with S.
         gram_product = np.zeros_like(product)
     loss = loss_of(product, gram_product)
-    points, images = [], []
+    directions, images = [], []
     loss_curve, step_sizes, changes, log_rates = [], [], [], []
     n_extrapolations = 0
     stopping = _StoppingRule(certificate, cross, tol, loss)
     converged = False
+    # The largest Rayleigh quotient <d, d S'> / <d, d> seen, a lower bound on
+    # the largest eigenvalue of S'. A direction whose quotient is below
+    # SPECTRUM_CUTOFF times it lies where S' has no curvature that round-off
+    # resolves, and a step along it would be of the size of 1 / round-off.
+    largest_quotient = 0.0
+
+    def curvature_along(direction, image):
+        nonlocal largest_quotient
+        curvature = float(np.vdot(direction, image))
+        norm_sq = float(np.vdot(direction, direction))
+        if not norm_sq > 0.0:
+            return 0.0
+        quotient = curvature / norm_sq
+        largest_quotient = max(largest_quotient, quotient)
+        if not quotient > SPECTRUM_CUTOFF * largest_quotient:
+            return 0.0
+        return curvature
 
     for sweep in range(max_iter):
         gradient = gram_product - cross
-        # As in _block_step, the step is computed along the gradient scaled to
-        # a largest entry of one, against overflow for data near 1e+-77.
+        # As in _block_step, the direction is the gradient scaled to a
+        # largest entry of one, against overflow for data near 1e+-77.
         scale = float(np.max(np.abs(gradient))) if gradient.size else 0.0
         curvature = 0.0
         if 0.0 < scale < math.inf:
-            direction = gradient / scale
-            direction_image = apply_gram(direction)
-            direction_sq = float(np.vdot(direction, direction))
-            curvature = float(np.vdot(direction, direction_image))
+            steepest = gradient / scale
+            direction = _conjugate_direction(steepest, directions, images)
+            if direction is not None:
+                direction_image = apply_gram(direction)
+                curvature = curvature_along(direction, direction_image)
+            if directions and not 0.0 < curvature < math.inf:
+                # Round-off has spoilt the stored directions, or left only a
+                # part of the gradient without curvature: restart from it.
+                directions.clear()
+                images.clear()
+                direction = steepest
+                direction_image = apply_gram(direction)
+                curvature = curvature_along(direction, direction_image)
         if not 0.0 < curvature < math.inf:
             # A zero gradient, or one along which S has no curvature: no step
             # lowers the loss, so the sweep leaves P as it is and ends the fit.
@@ -672,49 +702,35 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
                 callback(sweep, None, loss)
             converged = True
             break
-        scaled_step = scale * direction_sq / curvature
-        step_sizes.append(np.array([direction_sq / curvature]))
 
-        previous_product = product
-        points.append(product)
-        images.append(gram_product)
-        product = product - scaled_step * direction
-        gram_product = gram_product - scaled_step * direction_image
-        if callback is not None:
-            callback(sweep, 0, loss_of(product, gram_product))
+        directions.append(direction)
+        images.append(direction_image)
+        coefficients, sweep_decrease = _minimise_over_span(gradient, directions, images)
+        if coefficients is None:
+            # The exact step along the new direction alone.
+            directions[:-1], images[:-1] = [], []
+            slope = float(np.vdot(direction, gradient))
+            coefficients = np.array([-slope / curvature])
+            sweep_decrease = 0.5 * slope * slope / curvature
+        # The multiple of the gradient in the move, as for a plain step.
+        step_sizes.append(np.array([-coefficients[-1] / scale]))
+        n_extrapolations += len(directions) > 1
 
-        # The decreases come from the parabola along the gradient and from
-        # the quadratic model on the hull, not from differences of loss
-        # values, which round-off swamps long before P stops improving.
-        sweep_decrease = 0.5 * scaled_step * scale * direction_sq
-        # With one earlier iterate the hull is the line of the gradient step,
-        # on which the optimal step is already the minimiser.
-        candidate = None
-        if len(points) > 1:
-            candidate = _minimise_over_hull(
-                product, gram_product, cross, points, images
-            )
-        if candidate is not None:
-            point, image, decrease = candidate
-            # The change of the loss, evaluated as <Q - P, (Q S' + P S') / 2 - C>
-            # (exact for a quadratic) so that it does not cancel, guards
-            # against a model spoilt by round-off in the differences.
-            change = np.vdot(point - product, 0.5 * (image + gram_product) - cross)
-            if decrease > 0.0 and change < 0.0:
-                product, gram_product = point, image
-                sweep_decrease += decrease
-                n_extrapolations += 1
-        if len(points) == ANDERSON_MEMORY:
-            del points[0], images[0]
+        move = np.tensordot(coefficients, directions, axes=1)
+        product = product + move
+        gram_product = gram_product + np.tensordot(coefficients, images, axes=1)
+        if len(directions) > ANDERSON_MEMORY:
+            del directions[0], images[0]
         # A dense S is cheap to apply, and the certificate below needs P @ S
         # free of accumulated round-off, so it is recomputed every sweep.
         if dense or (sweep + 1) % PRODUCT_REFRESH_INTERVAL == 0:
             gram_product = apply_gram(product)
         loss = loss_of(product, gram_product)
         loss_curve.append(loss)
+        if callback is not None:
+            callback(sweep, 0, loss)
 
-        moved = product - previous_product
-        changes.append(math.sqrt(np.vdot(moved, moved)))
+        changes.append(math.sqrt(np.vdot(move, move)))
         if len(changes) > 1 and changes[-2] > 0.0:
             log_rates.append(
                 math.log(changes[-1] / changes[-2]) if changes[-1] else -math.inf
@@ -741,56 +757,74 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
     )
 
 
-def _minimise_over_hull(product, gram_product, cross, points, images):
-    """Return the minimiser of the quadratic loss over an affine hull, or None.
+def _solve_small_quadratic(hessian, rhs):
+    """Return ``(H^+ b, b.H^+ b)`` over the directions that ``H`` resolves, or None.
 
-    The hull is spanned by ``product`` and ``points``, and ``images`` are the
-    points multiplied by ``S'``. With ``D_i = points[i] - product`` and
-    ``E_i = images[i] - gram_product`` the loss at ``product + sum_i c_i D_i``
-    is ``loss + g.c + 1/2 c.H c`` with ``g_i = <D_i, P S' - C>`` and
-    ``H_ij = <D_i, E_j>``. Directions that ``H`` does not resolve (nearly
-    parallel differences) are dropped, which keeps the point at least as good
-    as ``product``. Returns ``(point, point @ S', decrease)``, where the
-    decrease of the loss comes from the quadratic model. It is exact for this
-    loss, and accurate where the difference of two loss values would be lost
-    to round-off near the minimum.
+    ``H`` is scaled to a unit diagonal first, so that the cutoff on its
+    eigenvalues measures how close the directions are to parallel, not their
+    lengths. Directions that it does not resolve are dropped.
     """
-    n_points = len(points)
-    flat_product = product.ravel()
-    flat_image = gram_product.ravel()
-    differences = np.reshape(points, (n_points, -1)) - flat_product
-    image_differences = np.reshape(images, (n_points, -1)) - flat_image
-    hessian = differences @ image_differences.T
-    hessian += hessian.T
-    hessian *= 0.5
-    slopes = differences @ (flat_image - cross.ravel())
-
-    # Scale H to a unit diagonal, so that the cutoff on its eigenvalues
-    # measures how close the directions are to parallel, not their lengths.
-    # The ndarray methods below skip numpy's function wrappers, which cost
-    # more than the arithmetic on these small matrices.
+    hessian = 0.5 * (hessian + hessian.T)
     diagonal = hessian.diagonal()
     if not (diagonal > 0.0).all():
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        # Differences of order sqrt(tiny) have squares that underflow.
+        # Directions of order sqrt(tiny) have squares that underflow.
         scale = 1.0 / np.sqrt(diagonal)
-        scaled_hessian = hessian * np.outer(scale, scale)
-    if not np.isfinite(scaled_hessian).all():
+        scaled = hessian * np.outer(scale, scale)
+    if not np.isfinite(scaled).all():
         return None
-    values, vectors = np.linalg.eigh(scaled_hessian)
+    values, vectors = np.linalg.eigh(scaled)
     if not values[-1] > 0.0:
         return None
     keep = values > SPECTRUM_CUTOFF * values[-1]
     values = values[keep]
     vectors = vectors[:, keep]
-    projected = (scale * slopes) @ vectors
+    projected = (scale * rhs) @ vectors
     ratios = projected / values
-    coefficients = -scale * (vectors @ ratios)
-    decrease = 0.5 * float(projected @ ratios)
-    point = (flat_product + coefficients @ differences).reshape(product.shape)
-    image = (flat_image + coefficients @ image_differences).reshape(product.shape)
-    return point, image, decrease
+    return scale * (vectors @ ratios), float(projected @ ratios)
+
+
+def _conjugate_direction(steepest, directions, images):
+    """Return ``steepest`` made conjugate to ``directions``, or None.
+
+    The result is ``g - sum_j b_j d_j`` with ``<d_i, (g - sum_j b_j d_j) S'>
+    = 0`` for every stored direction, where ``images[j] = d_j @ S'``. None
+    means that it is not a descent direction (round-off).
+    """
+    if not directions:
+        return steepest
+    stacked = np.reshape(directions, (len(directions), -1))
+    stacked_images = np.reshape(images, (len(images), -1))
+    solution = _solve_small_quadratic(
+        stacked @ stacked_images.T, stacked_images @ steepest.ravel()
+    )
+    if solution is None:
+        return None
+    direction = steepest - (solution[0] @ stacked).reshape(steepest.shape)
+    if not np.vdot(direction, steepest) > 0.0:
+        return None
+    return direction
+
+
+def _minimise_over_span(gradient, directions, images):
+    """Return the coefficients of the loss's minimiser over ``P + span(directions)``.
+
+    With ``H_ij = <d_i, images[j]>`` and slopes ``g_i = <d_i, G>`` the loss at
+    ``P + sum_i c_i d_i`` is ``loss + g.c + 1/2 c.H c``, minimised by
+    ``c = -H^+ g`` with decrease ``1/2 g.H^+ g``. That decrease is exact for
+    this loss, and accurate where the difference of two loss values would be
+    lost to round-off near the minimum. Returns ``(None, 0.0)`` when ``H``
+    resolves no direction or the decrease is not positive.
+    """
+    stacked = np.reshape(directions, (len(directions), -1))
+    stacked_images = np.reshape(images, (len(images), -1))
+    solution = _solve_small_quadratic(
+        stacked @ stacked_images.T, stacked @ gradient.ravel()
+    )
+    if solution is None or not solution[1] > 0.0:
+        return None, 0.0
+    return -solution[0], 0.5 * solution[1]
 
 
 class _StoppingRule:

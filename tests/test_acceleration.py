@@ -1,4 +1,4 @@
-"""Anderson acceleration of the one-layer fit: exact subspace minimisation."""
+"""Acceleration of the one-layer fit: conjugate directions, exact subspace steps."""
 
 import warnings
 
@@ -9,7 +9,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
 from sklearn_deeplinear import DeepLinearRegressor
-from sklearn_deeplinear._solver import _minimise_over_hull, fit_bcgd, objective
+from sklearn_deeplinear._solver import (
+    _conjugate_direction,
+    _minimise_over_span,
+    fit_bcgd,
+    objective,
+)
 from sklearn_deeplinear.datasets import make_conditioned_regression
 
 
@@ -21,44 +26,58 @@ def quadratic_problem(n_features=7, n_outputs=3, seed=0):
     return gram, cross
 
 
-def test_hull_point_solves_the_normal_equations_in_c():
+def test_span_minimiser_solves_the_normal_equations():
     # With p = vec(P) (row-major) the loss is 1/2 p.(I kron S)p - c.p, so on
     # p + D a it is minimised by (D.T K D) a = D.T (c - K p), K = I kron S.
     gram, cross = quadratic_problem()
     rng = np.random.default_rng(1)
     product = rng.standard_normal(cross.shape)
-    points = [rng.standard_normal(cross.shape) for _ in range(4)]
+    directions = [rng.standard_normal(cross.shape) for _ in range(4)]
 
-    point, image, decrease = _minimise_over_hull(
-        product, product @ gram, cross, points, [q @ gram for q in points]
+    coefficients, decrease = _minimise_over_span(
+        product @ gram - cross, directions, [d @ gram for d in directions]
     )
 
     kron = np.kron(np.eye(cross.shape[0]), gram)
-    directions = np.stack([(q - product).ravel() for q in points], axis=1)
-    rhs = directions.T @ (cross.ravel() - kron @ product.ravel())
-    coefficients = np.linalg.solve(directions.T @ kron @ directions, rhs)
-    expected = product.ravel() + directions @ coefficients
-    np.testing.assert_allclose(point.ravel(), expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(image, point @ gram, rtol=1e-10, atol=1e-12)
+    basis = np.stack([d.ravel() for d in directions], axis=1)
+    rhs = basis.T @ (cross.ravel() - kron @ product.ravel())
+    expected = np.linalg.solve(basis.T @ kron @ basis, rhs)
+    np.testing.assert_allclose(coefficients, expected, rtol=1e-10)
+    point = product + np.tensordot(coefficients, directions, axes=1)
     before = objective([product], gram, cross, 0.0)
     after = objective([point], gram, cross, 0.0)
     assert decrease == pytest.approx(before - after, rel=1e-8)
 
 
-def test_hull_drops_parallel_directions():
+def test_span_minimiser_drops_parallel_directions():
     gram, cross = quadratic_problem()
-    product = np.zeros_like(cross)
     direction = np.ones_like(cross)
     # Two copies of one direction make H singular; the point is then the
     # minimiser along that single direction.
-    points = [direction, 2.0 * direction]
+    directions = [direction, 2.0 * direction]
 
-    point, _, _ = _minimise_over_hull(
-        product, product @ gram, cross, points, [q @ gram for q in points]
+    coefficients, _ = _minimise_over_span(
+        -cross, directions, [d @ gram for d in directions]
     )
 
+    point = np.tensordot(coefficients, directions, axes=1)
     along = np.sum(direction * cross) / np.sum(direction * (direction @ gram))
     np.testing.assert_allclose(point, along * direction, rtol=1e-10)
+
+
+def test_conjugate_direction_is_conjugate_and_descending():
+    gram, cross = quadratic_problem()
+    rng = np.random.default_rng(2)
+    directions = [rng.standard_normal(cross.shape) for _ in range(3)]
+    images = [d @ gram for d in directions]
+    steepest = rng.standard_normal(cross.shape)
+
+    direction = _conjugate_direction(steepest, directions, images)
+
+    for stored in directions:
+        products = np.vdot(stored, direction @ gram)
+        assert abs(products) < 1e-12 * np.linalg.norm(stored) ** 2
+    assert np.vdot(direction, steepest) > 0.0
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])
@@ -167,3 +186,26 @@ def test_gram_free_one_layer_matches_gram(sparse):
     # about 1e-13.
     difference = np.linalg.norm(without_gram.coef_ - with_gram.coef_)
     assert difference < 1e-8 * np.linalg.norm(with_gram.coef_)
+
+
+def test_gram_free_fit_on_badly_scaled_columns():
+    # Column scales from 0.1 to 10 give a condition number near 2e4, and the
+    # fit runs for hundreds of sweeps. P @ S is carried along between
+    # refreshes, and its round-off must not grow into the iterates.
+    rng = np.random.default_rng(0)
+    X = sp.random_array((2_000, 200), density=0.02, format="csr", rng=rng)
+    X.data = rng.standard_normal(X.nnz)
+    X = sp.csr_array(X @ sp.diags_array(np.logspace(-1, 1, 200)))
+    y = X @ rng.standard_normal(200) + 0.1 * rng.standard_normal(2_000)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with_gram = DeepLinearRegressor(precompute=True).fit(X, y)
+        without_gram = DeepLinearRegressor(precompute=False).fit(X, y)
+
+    difference = np.linalg.norm(without_gram.coef_ - with_gram.coef_)
+    assert difference < 1e-7 * np.linalg.norm(with_gram.coef_)
+    curve = np.asarray(without_gram.loss_curve_)
+    assert np.all(np.diff(curve) <= 1e-14 * curve[0])
+    residual = y - without_gram.predict(X)
+    assert curve[-1] == pytest.approx(0.5 * np.mean(residual**2), rel=1e-10)
