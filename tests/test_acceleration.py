@@ -167,6 +167,15 @@ def test_plain_one_layer_fit_is_the_paper_algorithm():
     )
 
 
+def fit_with_and_without_gram(X, y):
+    """Return default fits with and without the Gram matrix; warnings fail."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with_gram = DeepLinearRegressor(precompute=True).fit(X, y)
+        without_gram = DeepLinearRegressor(precompute=False).fit(X, y)
+    return with_gram, without_gram
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_gram_free_one_layer_matches_gram(sparse):
     rng = np.random.default_rng(0)
@@ -175,10 +184,7 @@ def test_gram_free_one_layer_matches_gram(sparse):
     if sparse:
         X = sp.csr_array(X)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        with_gram = DeepLinearRegressor(precompute=True).fit(X, y)
-        without_gram = DeepLinearRegressor(precompute=False).fit(X, y)
+    with_gram, without_gram = fit_with_and_without_gram(X, y)
 
     # The Gram-free fit refreshes P @ S every few sweeps instead of every
     # sweep and stops on an estimated rate, both within tol=1e-10 of the
@@ -198,10 +204,7 @@ def test_gram_free_fit_on_badly_scaled_columns():
     X = sp.csr_array(X @ sp.diags_array(np.logspace(-1, 1, 200)))
     y = X @ rng.standard_normal(200) + 0.1 * rng.standard_normal(2_000)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        with_gram = DeepLinearRegressor(precompute=True).fit(X, y)
-        without_gram = DeepLinearRegressor(precompute=False).fit(X, y)
+    with_gram, without_gram = fit_with_and_without_gram(X, y)
 
     difference = np.linalg.norm(without_gram.coef_ - with_gram.coef_)
     assert difference < 1e-7 * np.linalg.norm(with_gram.coef_)
