@@ -273,9 +273,17 @@ def target_statistics(operator, Y, centered):
     # As in compute_scatter, only columns whose squares sum to at most
     # n_samples * tiny can have underflowed, and only those are read again.
     bound = X.shape[0] * np.finfo(X.dtype).tiny
-    sums_of_squares = np.concatenate(
-        [_column_sums_of_squares(operator.looped_layout()), _column_sums_of_squares(Y)]
-    )
+    # The solver multiplies S by n_outputs columns, so X is read in their layout.
+    n_outputs = Y.shape[1]
+    # Squares that overflow are reported by check_finite_statistics below, so
+    # numpy's warning would only repeat that error.
+    with np.errstate(over="ignore"):
+        sums_of_squares = np.concatenate(
+            [
+                _column_sums_of_squares(operator.data_for(n_outputs)),
+                _column_sums_of_squares(Y),
+            ]
+        )
     _check_suspect_columns(X, Y, sums_of_squares, bound)
     weights, weight_sum = operator.weights, operator.weight_sum
     if centered:
@@ -284,15 +292,16 @@ def target_statistics(operator, Y, centered):
         y_mean = np.zeros(Y.shape[1])
     Yc = Y.astype(np.float64) - y_mean
     weighted_Yc = Yc * weights[:, np.newaxis]
-    # The solver multiplies S by n_outputs columns, so X is read in their layout.
     products = operator.transpose_times(
-        np.column_stack([weights, weighted_Yc]), n_columns=Y.shape[1]
+        np.column_stack([weights, weighted_Yc]), n_columns=n_outputs
     )
     x_mean = products[:, 0] / weight_sum if centered else np.zeros(X.shape[1])
     cross = products[:, 1:].T
     if centered:
         cross -= np.outer(weighted_Yc.sum(axis=0), x_mean)
-    target_ss = float(np.sum(weighted_Yc * Yc)) / (2.0 * weight_sum)
+    with np.errstate(over="ignore"):
+        # An overflow is reported by check_finite_statistics below.
+        target_ss = float(np.sum(weighted_Yc * Yc)) / (2.0 * weight_sum)
     # X.T @ X is never formed on this path: the squares of the largest entry
     # bound its entries, so they stand in for it in the overflow check.
     largest = _largest_magnitude(X)
@@ -405,11 +414,11 @@ class GramOperator(LinearOperator):
             self._layouts[layout] = (data, data.T)
         return self._layouts[layout]
 
-    def looped_layout(self):
-        """Return ``X`` in the layout of the column-by-column products."""
+    def data_for(self, n_columns):
+        """Return ``X`` in the layout of products with ``n_columns`` columns."""
         if not sp.issparse(self.X):
             return self.X
-        return self._converted(self._looped_layout)[0]
+        return self._converted(self._layout_for(n_columns))[0]
 
     def _layout_for(self, n_columns):
         """Return the layout of a product with ``n_columns`` right-hand sides."""

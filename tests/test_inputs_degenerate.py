@@ -257,8 +257,8 @@ def test_overflowing_statistics_raise(case, precompute):
         return
 
     with warnings.catch_warnings():
-        # NumPy reports the overflow in its products before the check raises.
-        warnings.simplefilter("ignore", RuntimeWarning)
+        # The error is the whole report: no RuntimeWarning from numpy first.
+        warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(ValueError, match="statistics of X and y overflowed"):
             DeepLinearRegressor(precompute=precompute).fit(X, y)
 

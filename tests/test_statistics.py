@@ -10,6 +10,7 @@ from sklearn_deeplinear._statistics import (
     _scatter_centred_chunks,
     _scatter_folded,
     scatter_dense,
+    target_statistics,
 )
 
 
@@ -131,7 +132,7 @@ def test_gram_operator_builds_used_layouts_only(shape, n_columns, layouts):
     X = sp.coo_array(rng.standard_normal(shape) * (rng.random(shape) < 0.3))
     operator = GramOperator(X, np.ones(shape[0]))
 
-    operator.transpose_times(rng.standard_normal((shape[0], 2)), n_columns=n_columns)
+    target_statistics(operator, rng.standard_normal((shape[0], n_columns)), True)
     operator @ rng.standard_normal((shape[1], n_columns))
 
     assert set(operator._layouts) == layouts
