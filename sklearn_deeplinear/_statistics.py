@@ -203,10 +203,10 @@ def scatter_sparse(X, Y, sample_weight, centered):
     """Return the scatter of sparse ``X`` and dense ``Y`` without densifying X.
 
     The centring is folded into the products: ``Xc.T W Xc = X.T W X - m x̄ x̄.T``.
+    That subtraction cancels the digits of a column whose mean is large
+    against its spread, so the products of such columns are formed again
+    from the centred columns (:func:`_recentre_offset_columns`).
     """
-    # NOTE: folding the centring into X.T W X loses precision when a column's
-    # mean is large against its spread, as in any sparse least-squares code
-    # that keeps X sparse.
     X = sp.csr_array(X)
     n_features = X.shape[1]
     weights = np.asarray(sample_weight, dtype=np.float64)
@@ -226,12 +226,41 @@ def scatter_sparse(X, Y, sample_weight, centered):
     # Yc.T W Xc = Yc.T W X, because the weighted columns of Yc sum to zero.
     cross = np.asarray(weighted_X.T @ Yc, dtype=np.float64).T
     if centered:
+        uncentred_diagonal = np.diag(gram).copy()
         gram -= weight_sum * np.outer(x_mean, x_mean)
         cross -= np.outer(weights @ Yc, x_mean)
+        # As in _scatter_folded: a mean above the spread, m mean^2 more than
+        # the centred sum of squares, that is half the uncentred one.
+        with np.errstate(invalid="ignore"):
+            offset = weight_sum * x_mean**2 > 0.5 * uncentred_diagonal
+        columns = np.flatnonzero(offset)
+        if columns.size:
+            _recentre_offset_columns(X, Yc, weights, x_mean, columns, gram, cross)
     target = (Yc * weights[:, np.newaxis]).T @ Yc
     scatter = np.block([[gram, cross.T], [cross, target]])
     mean = np.concatenate([x_mean, y_mean])
     return Scatter(weight_sum, mean, scatter, n_features, centered)
+
+
+def _recentre_offset_columns(X, Yc, weights, x_mean, columns, gram, cross):
+    """Form the centred products of ``columns`` of ``X`` from centred columns.
+
+    With unit weights, a column that stores values in a fraction ``f`` of
+    the rows has a variance of at least ``mean^2 (1/f - 1)``, so one whose
+    mean exceeds its spread fills more than half of them, and its dense
+    centred copy ``c`` costs at most about twice the column's storage. With
+    ``c`` centred on its weighted mean, ``Xc.T W c = X.T W c - x̄ (1.T W c)``
+    and ``Yc.T W c`` involve no large cancelling terms. ``gram`` and ``cross``
+    are updated in place, in float64 whatever the dtype of ``X``.
+    """
+    centred = X[:, columns].toarray().astype(np.float64) - x_mean[columns]
+    weighted = centred * weights[:, np.newaxis]
+    block = np.asarray(X.T @ weighted, dtype=np.float64)
+    block -= np.outer(x_mean, weighted.sum(axis=0))
+    block[columns] = centred.T @ weighted
+    gram[:, columns] = block
+    gram[columns, :] = block.T
+    cross[:, columns] = Yc.T @ weighted
 
 
 def compute_scatter(X, Y, sample_weight, centered):

@@ -181,3 +181,21 @@ def test_sparse_fit_never_densifies(fmt, precompute):
     # measured at 3.9 to 5.1 MB, and a dense copy of X alone takes 80 MB.
     assert fit_peak < dense_bytes / 10
     assert predict_peak < dense_bytes / 10
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_sparse_float32_column_with_large_mean(precompute):
+    # A float32 column stored in every row, with a mean of 1e4 times its
+    # spread: its centred statistics must not cancel away.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3_000, 30)) * (rng.random((3_000, 30)) < 0.05)
+    X[:, 0] = 1e4 + rng.standard_normal(3_000)
+    X = X.astype(np.float32)
+    y = X.astype(np.float64) @ rng.standard_normal(30)
+    y = (y + 0.01 * rng.standard_normal(3_000)).astype(np.float32)
+    ols = LinearRegression().fit(X.astype(np.float64), y.astype(np.float64))
+
+    model = DeepLinearRegressor(precompute=precompute).fit(sp.csr_array(X), y)
+
+    # float32 data: statistics to about 1e-7, coefficients to a few 1e-7.
+    assert relative_error(model.coef_, ols.coef_) < 1e-5

@@ -10,6 +10,7 @@ from sklearn_deeplinear._statistics import (
     _scatter_centred_chunks,
     _scatter_folded,
     scatter_dense,
+    scatter_sparse,
     target_statistics,
 )
 
@@ -136,3 +137,30 @@ def test_gram_operator_builds_used_layouts_only(shape, n_columns, layouts):
     operator @ rng.standard_normal((shape[1], n_columns))
 
     assert set(operator._layouts) == layouts
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_scatter_recentres_offset_columns(dtype):
+    # Column 0 is stored in every row with a mean of 1e4 times its spread:
+    # X.T W X - m mean mean.T would cancel 8 digits of its centred sum of
+    # squares, more than float32 holds.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3_000, 6)) * (rng.random((3_000, 6)) < 0.3)
+    X[:, 0] = 1e4 + rng.standard_normal(3_000)
+    X = X.astype(dtype)
+    Y = (X.astype(np.float64) @ rng.standard_normal((6, 2))).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, 3_000)
+
+    scatter = scatter_sparse(sp.csr_array(X), Y, weights, True)
+
+    expected, expected_mean = exact_scatter(
+        X.astype(np.float64), Y.astype(np.float64), weights
+    )
+    expected = expected.astype(float)
+    # The offset column is centred in float64 before its products.
+    np.testing.assert_allclose(scatter.scatter[0], expected[0], rtol=1e-9, atol=1e-9)
+    # The other products keep the precision of their dtype: sums of 3 000
+    # terms, about sqrt(3 000) ulps of the largest entry.
+    atol = 100 * np.finfo(dtype).eps * np.max(np.abs(expected[1:, 1:]))
+    np.testing.assert_allclose(scatter.scatter[1:, 1:], expected[1:, 1:], atol=atol)
+    np.testing.assert_allclose(scatter.mean, expected_mean.astype(float), rtol=1e-12)
