@@ -610,13 +610,14 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
 
     With one layer the loss ``1/2 <P, P S'> - <P, C> + s`` is quadratic in
     ``P = W[0]``, with ``S' = S + l2 I``. Each sweep takes the gradient, makes
-    it conjugate (in the inner product of ``S'``) to the last
-    ``ANDERSON_MEMORY`` search directions, multiplies the new direction by
-    ``S'`` (the sweep's one product), and moves ``P`` to the exact minimiser
-    of the loss over ``P`` plus the span of the new and stored directions.
-    The move lowers the loss by the model's exact decrease, so the loss never
-    rises. With one stored direction this is the conjugate gradient method,
-    and the longer memory restores the conjugacy that round-off erodes.
+    it conjugate (in the inner product of ``S'``) to the previous search
+    direction, as the conjugate gradient method does, multiplies the new
+    direction by ``S'`` (the sweep's one product), and moves ``P`` to the
+    exact minimiser of the loss over ``P`` plus the span of the new and the
+    last ``ANDERSON_MEMORY`` directions. The move lowers the loss by the
+    model's exact decrease, so the loss never rises. In exact arithmetic this
+    is the conjugate gradient method; the span takes up the conjugacy to
+    older directions that round-off erodes.
 
     ``P @ S'`` follows by the same combinations of the directions' images.
     Every stored image is a product of its own, so the round-off of those
@@ -650,7 +651,8 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         # The orthogonal-like start is the zero map: skip a product with S.
         gram_product = np.zeros_like(product)
     loss = loss_of(product, gram_product)
-    directions, images = [], []
+    shape = product.shape
+    memory = _DirectionMemory(product.size, ANDERSON_MEMORY + 1)
     loss_curve, step_sizes, changes, log_rates = [], [], [], []
     n_extrapolations = 0
     stopping = _StoppingRule(certificate, cross, tol, loss)
@@ -663,8 +665,8 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
 
     def curvature_along(direction, image):
         nonlocal largest_quotient
-        curvature = float(np.vdot(direction, image))
-        norm_sq = float(np.vdot(direction, direction))
+        curvature = float(direction @ image)
+        norm_sq = float(direction @ direction)
         if not norm_sq > 0.0:
             return 0.0
         quotient = curvature / norm_sq
@@ -674,24 +676,23 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         return curvature
 
     for sweep in range(max_iter):
-        gradient = gram_product - cross
+        gradient = (gram_product - cross).ravel()
         # As in _block_step, the direction is the gradient scaled to a
         # largest entry of one, against overflow for data near 1e+-77.
         scale = float(np.max(np.abs(gradient))) if gradient.size else 0.0
         curvature = 0.0
         if 0.0 < scale < math.inf:
             steepest = gradient / scale
-            direction = _conjugate_direction(steepest, directions, images)
+            direction = memory.conjugate(steepest)
             if direction is not None:
-                direction_image = apply_gram(direction)
+                direction_image = apply_gram(direction.reshape(shape)).ravel()
                 curvature = curvature_along(direction, direction_image)
-            if directions and not 0.0 < curvature < math.inf:
+            if memory.count and not 0.0 < curvature < math.inf:
                 # Round-off has spoilt the stored directions, or left only a
                 # part of the gradient without curvature: restart from it.
-                directions.clear()
-                images.clear()
+                memory.clear()
                 direction = steepest
-                direction_image = apply_gram(direction)
+                direction_image = apply_gram(direction.reshape(shape)).ravel()
                 curvature = curvature_along(direction, direction_image)
         if not 0.0 < curvature < math.inf:
             # A zero gradient, or one along which S has no curvature: no step
@@ -703,24 +704,21 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
             converged = True
             break
 
-        directions.append(direction)
-        images.append(direction_image)
-        coefficients, sweep_decrease = _minimise_over_span(gradient, directions, images)
+        memory.add(direction, direction_image)
+        coefficients, sweep_decrease = memory.minimise(gradient)
         if coefficients is None:
             # The exact step along the new direction alone.
-            directions[:-1], images[:-1] = [], []
-            slope = float(np.vdot(direction, gradient))
+            memory.keep_newest()
+            slope = float(direction @ gradient)
             coefficients = np.array([-slope / curvature])
             sweep_decrease = 0.5 * slope * slope / curvature
         # The multiple of the gradient in the move, as for a plain step.
-        step_sizes.append(np.array([-coefficients[-1] / scale]))
-        n_extrapolations += len(directions) > 1
+        step_sizes.append(np.array([-coefficients[memory.newest] / scale]))
+        n_extrapolations += memory.count > 1
 
-        move = np.tensordot(coefficients, directions, axes=1)
-        product = product + move
-        gram_product = gram_product + np.tensordot(coefficients, images, axes=1)
-        if len(directions) > ANDERSON_MEMORY:
-            del directions[0], images[0]
+        move, image_move = memory.combine(coefficients)
+        product = product + move.reshape(shape)
+        gram_product = gram_product + image_move.reshape(shape)
         # A dense S is cheap to apply, and the certificate below needs P @ S
         # free of accumulated round-off, so it is recomputed every sweep.
         if dense or (sweep + 1) % PRODUCT_REFRESH_INTERVAL == 0:
@@ -730,7 +728,7 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
         if callback is not None:
             callback(sweep, 0, loss)
 
-        changes.append(math.sqrt(np.vdot(move, move)))
+        changes.append(math.sqrt(move @ move))
         if len(changes) > 1 and changes[-2] > 0.0:
             log_rates.append(
                 math.log(changes[-1] / changes[-2]) if changes[-1] else -math.inf
@@ -764,7 +762,6 @@ def _solve_small_quadratic(hessian, rhs):
     eigenvalues measures how close the directions are to parallel, not their
     lengths. Directions that it does not resolve are dropped.
     """
-    hessian = 0.5 * (hessian + hessian.T)
     diagonal = hessian.diagonal()
     if not (diagonal > 0.0).all():
         return None
@@ -785,46 +782,83 @@ def _solve_small_quadratic(hessian, rhs):
     return scale * (vectors @ ratios), float(projected @ ratios)
 
 
-def _conjugate_direction(steepest, directions, images):
-    """Return ``steepest`` made conjugate to ``directions``, or None.
+class _DirectionMemory:
+    """The last search directions, flattened, and their products with ``S'``.
 
-    The result is ``g - sum_j b_j d_j`` with ``<d_i, (g - sum_j b_j d_j) S'>
-    = 0`` for every stored direction, where ``images[j] = d_j @ S'``. None
-    means that it is not a descent direction (round-off).
+    Rows of ``directions`` and ``images`` are slots reused in turn, so no
+    sweep copies them. ``hessian[i, j] = <d_i, d_j S'>`` gains one row and
+    column per new direction, and ``newest`` is the slot of the latest one.
     """
-    if not directions:
-        return steepest
-    stacked = np.reshape(directions, (len(directions), -1))
-    stacked_images = np.reshape(images, (len(images), -1))
-    solution = _solve_small_quadratic(
-        stacked @ stacked_images.T, stacked_images @ steepest.ravel()
-    )
-    if solution is None:
-        return None
-    direction = steepest - (solution[0] @ stacked).reshape(steepest.shape)
-    if not np.vdot(direction, steepest) > 0.0:
-        return None
-    return direction
 
+    def __init__(self, size, n_slots):
+        self.directions = np.empty((n_slots, size))
+        self.images = np.empty((n_slots, size))
+        self.hessian = np.empty((n_slots, n_slots))
+        self.count = 0
+        self.newest = -1
 
-def _minimise_over_span(gradient, directions, images):
-    """Return the coefficients of the loss's minimiser over ``P + span(directions)``.
+    def clear(self):
+        self.count = 0
+        self.newest = -1
 
-    With ``H_ij = <d_i, images[j]>`` and slopes ``g_i = <d_i, G>`` the loss at
-    ``P + sum_i c_i d_i`` is ``loss + g.c + 1/2 c.H c``, minimised by
-    ``c = -H^+ g`` with decrease ``1/2 g.H^+ g``. That decrease is exact for
-    this loss, and accurate where the difference of two loss values would be
-    lost to round-off near the minimum. Returns ``(None, 0.0)`` when ``H``
-    resolves no direction or the decrease is not positive.
-    """
-    stacked = np.reshape(directions, (len(directions), -1))
-    stacked_images = np.reshape(images, (len(images), -1))
-    solution = _solve_small_quadratic(
-        stacked @ stacked_images.T, stacked @ gradient.ravel()
-    )
-    if solution is None or not solution[1] > 0.0:
-        return None, 0.0
-    return -solution[0], 0.5 * solution[1]
+    def conjugate(self, steepest):
+        """Return ``steepest`` made conjugate to the newest direction, or None.
+
+        That is the conjugate gradient direction: after an exact step over a
+        span that contains the older directions, the gradient is conjugate
+        to them already, up to round-off that :meth:`minimise` takes up.
+        None means that the result is not a descent direction (round-off).
+        """
+        if not self.count:
+            return steepest
+        newest = self.newest
+        ratio = (self.images[newest] @ steepest) / self.hessian[newest, newest]
+        direction = steepest - ratio * self.directions[newest]
+        if not direction @ steepest > 0.0:
+            return None
+        return direction
+
+    def add(self, direction, image):
+        slot = (self.newest + 1) % len(self.directions)
+        self.directions[slot] = direction
+        self.images[slot] = image
+        self.newest = slot
+        self.count = min(self.count + 1, len(self.directions))
+        # Until the slots wrap round, the used ones are the first count.
+        column = self.directions[: self.count] @ image
+        self.hessian[: self.count, slot] = column
+        self.hessian[slot, : self.count] = column
+
+    def keep_newest(self):
+        """Drop every direction but the newest, which moves to slot 0."""
+        self.directions[0] = self.directions[self.newest]
+        self.images[0] = self.images[self.newest]
+        self.hessian[0, 0] = self.hessian[self.newest, self.newest]
+        self.count = 1
+        self.newest = 0
+
+    def minimise(self, gradient):
+        """Return the coefficients of the loss's minimiser over ``P + span(d_i)``.
+
+        With slopes ``g_i = <d_i, G>`` the loss at ``P + sum_i c_i d_i`` is
+        ``loss + g.c + 1/2 c.H c``, minimised by ``c = -H^+ g`` with decrease
+        ``1/2 g.H^+ g``. That decrease is exact for this loss, and accurate
+        where the difference of two loss values would be lost to round-off
+        near the minimum. Returns ``(None, 0.0)`` when ``H`` resolves no
+        direction or the decrease is not positive.
+        """
+        used = self.count
+        solution = _solve_small_quadratic(
+            self.hessian[:used, :used], self.directions[:used] @ gradient
+        )
+        if solution is None or not solution[1] > 0.0:
+            return None, 0.0
+        return -solution[0], 0.5 * solution[1]
+
+    def combine(self, coefficients):
+        """Return ``sum_i c_i d_i`` and ``sum_i c_i d_i S'``."""
+        used = self.count
+        return coefficients @ self.directions[:used], coefficients @ self.images[:used]
 
 
 class _StoppingRule:

@@ -474,10 +474,15 @@ class GramOperator(LinearOperator):
 
     # ``A @ S`` for an array ``A``: SciPy's LinearOperator supports a left
     # array operand only from 1.11 on; S is symmetric, so A @ S = (S @ A.T).T.
+    # The solver multiplies once per sweep, so the product goes to _matmat
+    # directly, past LinearOperator's dispatch (about 25 us a call).
     __array_ufunc__ = None
 
     def __rmatmul__(self, other):
-        return (self @ np.asarray(other).T).T
+        other = np.asarray(other)
+        if other.ndim != 2 or other.shape[1] != self.shape[0]:
+            return (self @ other.T).T
+        return self._matmat(other.T).T
 
     def _matmat(self, V):
         """Return ``S @ V``; the loop over columns is described in the class."""

@@ -9,12 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
 from sklearn_deeplinear import DeepLinearRegressor
-from sklearn_deeplinear._solver import (
-    _conjugate_direction,
-    _minimise_over_span,
-    fit_bcgd,
-    objective,
-)
+from sklearn_deeplinear._solver import _DirectionMemory, fit_bcgd, objective
 from sklearn_deeplinear.datasets import make_conditioned_regression
 
 
@@ -26,6 +21,14 @@ def quadratic_problem(n_features=7, n_outputs=3, seed=0):
     return gram, cross
 
 
+def memory_of(directions, gram):
+    """Return a :class:`_DirectionMemory` that holds ``directions`` in order."""
+    memory = _DirectionMemory(directions[0].size, len(directions))
+    for direction in directions:
+        memory.add(direction.ravel(), (direction @ gram).ravel())
+    return memory
+
+
 def test_span_minimiser_solves_the_normal_equations():
     # With p = vec(P) (row-major) the loss is 1/2 p.(I kron S)p - c.p, so on
     # p + D a it is minimised by (D.T K D) a = D.T (c - K p), K = I kron S.
@@ -34,16 +37,17 @@ def test_span_minimiser_solves_the_normal_equations():
     product = rng.standard_normal(cross.shape)
     directions = [rng.standard_normal(cross.shape) for _ in range(4)]
 
-    coefficients, decrease = _minimise_over_span(
-        product @ gram - cross, directions, [d @ gram for d in directions]
-    )
+    memory = memory_of(directions, gram)
+    coefficients, decrease = memory.minimise((product @ gram - cross).ravel())
 
     kron = np.kron(np.eye(cross.shape[0]), gram)
     basis = np.stack([d.ravel() for d in directions], axis=1)
     rhs = basis.T @ (cross.ravel() - kron @ product.ravel())
     expected = np.linalg.solve(basis.T @ kron @ basis, rhs)
     np.testing.assert_allclose(coefficients, expected, rtol=1e-10)
-    point = product + np.tensordot(coefficients, directions, axes=1)
+    move, image_move = memory.combine(coefficients)
+    point = product + move.reshape(cross.shape)
+    np.testing.assert_allclose(image_move, (move.reshape(cross.shape) @ gram).ravel())
     before = objective([product], gram, cross, 0.0)
     after = objective([point], gram, cross, 0.0)
     assert decrease == pytest.approx(before - after, rel=1e-8)
@@ -54,29 +58,47 @@ def test_span_minimiser_drops_parallel_directions():
     direction = np.ones_like(cross)
     # Two copies of one direction make H singular; the point is then the
     # minimiser along that single direction.
-    directions = [direction, 2.0 * direction]
+    memory = memory_of([direction, 2.0 * direction], gram)
 
-    coefficients, _ = _minimise_over_span(
-        -cross, directions, [d @ gram for d in directions]
-    )
+    coefficients, _ = memory.minimise(-cross.ravel())
 
-    point = np.tensordot(coefficients, directions, axes=1)
+    point = memory.combine(coefficients)[0].reshape(cross.shape)
     along = np.sum(direction * cross) / np.sum(direction * (direction @ gram))
     np.testing.assert_allclose(point, along * direction, rtol=1e-10)
+
+
+def test_memory_reuses_slots_in_turn():
+    gram, cross = quadratic_problem()
+    rng = np.random.default_rng(3)
+    directions = [rng.standard_normal(cross.shape) for _ in range(5)]
+    memory = memory_of(directions[:3], gram)
+
+    for direction in directions[3:]:
+        memory.add(direction.ravel(), (direction @ gram).ravel())
+
+    # Three slots now hold the last three directions, the newest in slot 1.
+    assert memory.count == 3
+    assert memory.newest == 1
+    stored = [memory.directions[slot] for slot in (2, 0, 1)]
+    np.testing.assert_array_equal(stored, [d.ravel() for d in directions[2:]])
+    expected = np.array(
+        [[np.vdot(a, b @ gram) for b in directions[2:]] for a in directions[2:]]
+    )
+    hessian = memory.hessian[np.ix_([2, 0, 1], [2, 0, 1])]
+    np.testing.assert_allclose(hessian, expected, rtol=1e-12)
 
 
 def test_conjugate_direction_is_conjugate_and_descending():
     gram, cross = quadratic_problem()
     rng = np.random.default_rng(2)
-    directions = [rng.standard_normal(cross.shape) for _ in range(3)]
-    images = [d @ gram for d in directions]
+    stored = rng.standard_normal(cross.shape)
+    memory = memory_of([stored], gram)
     steepest = rng.standard_normal(cross.shape)
 
-    direction = _conjugate_direction(steepest, directions, images)
+    direction = memory.conjugate(steepest.ravel()).reshape(cross.shape)
 
-    for stored in directions:
-        products = np.vdot(stored, direction @ gram)
-        assert abs(products) < 1e-12 * np.linalg.norm(stored) ** 2
+    products = np.vdot(stored, direction @ gram)
+    assert abs(products) < 1e-12 * np.linalg.norm(stored) * np.linalg.norm(steepest)
     assert np.vdot(direction, steepest) > 0.0
 
 
