@@ -133,13 +133,16 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         Maximum number of sweeps over the layers.
 
     tol : float, default=1e-10
-        Relative accuracy of ``coef_`` at which the fit stops. When the optimum
-        is the least-squares solution (no weight decay, no hidden layer
-        narrower than ``min(n_features, n_outputs)``) and there are at most
-        500 features, the distance of ``coef_`` to it is bounded from the
-        gradient and the eigenvalues of ``X.T @ X``. Otherwise it is estimated
+        Relative accuracy of ``coef_`` at which the fit stops. When the Gram
+        matrix is formed with at most 500 features, and the optimum is the
+        minimiser of a quadratic (``depth=1``, or no weight decay and no
+        hidden layer narrower than ``min(n_features, n_outputs)``), the
+        distance of ``coef_`` to it is bounded from the gradient and the
+        eigenvalues of ``X.T @ X`` (plus ``alpha``). Otherwise it is estimated
         from the last change of ``coef_`` and the observed contraction rate
-        ``rho`` as ``change * rho / (1 - rho)``. The fit stops when that
+        ``rho`` as ``change * rho / (1 - rho)``, with ``rho`` the largest
+        contraction over the last 10 sweeps at ``depth=1`` and their
+        geometric mean for deeper networks. The fit stops when that
         distance is at most ``tol`` times the norm of ``coef_``. It also stops
         when neither the loss nor the distance has improved for 100 sweeps,
         which happens at the round-off floor. If the bound from the
@@ -580,15 +583,19 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         elif result.stalled:
             # A stall is only reported where the eigenvalue certificate bounds
             # the distance, so last_change is finite here.
+            if self.alpha > 0:
+                optimum, fix = "optimum", "raise alpha, "
+            else:
+                optimum, fix = "least-squares solution", "set alpha > 0, "
             warnings.warn(
                 f"DeepLinearRegressor stopped after {result.n_iter} sweeps "
                 "because its loss no longer decreased in floating-point "
-                "arithmetic, but the distance of coef_ to the least-squares "
-                f"solution is still {result.last_change:.2e} relative to its "
-                f"norm, more than tol={self.tol:g}. This happens when features are "
-                "nearly collinear or badly scaled. Scale the features (for "
-                "example with StandardScaler in a Pipeline), drop redundant "
-                "ones, set alpha > 0, or raise tol.",
+                f"arithmetic, but the distance of coef_ to its {optimum} is "
+                f"still {result.last_change:.2e} relative to its norm, more than "
+                f"tol={self.tol:g}. This happens when features are nearly "
+                "collinear or badly scaled. Scale the features (for example "
+                f"with StandardScaler in a Pipeline), drop redundant ones, {fix}"
+                "or raise tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -622,18 +629,17 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
 
     def _warn_if_badly_scaled(self, gram):
         """Warn when feature variances span more than the solver resolves."""
-        if not isinstance(gram, np.ndarray):
-            return
-        variances = np.diag(gram)
+        variances = np.diag(gram) if isinstance(gram, np.ndarray) else gram.diagonal()
         variances = variances[variances > 0]
         if variances.size and variances.max() > MAX_VARIANCE_RATIO * variances.min():
             warnings.warn(
                 "The feature variances range from "
                 f"{variances.min():.2e} to {variances.max():.2e}: a ratio above "
-                f"{MAX_VARIANCE_RATIO:.0e}, at which the components of the "
-                "small-scale features are lost to round-off in X.T @ X, so the "
-                "fit can be far from least squares. Scale the features (for "
-                "example with StandardScaler in a Pipeline).",
+                f"{MAX_VARIANCE_RATIO:.0e}, beyond which the solver does not "
+                "resolve the small-scale features (it treats eigenvalues of "
+                "X.T @ X below 1e-10 of the largest as zero), so the fit can be "
+                "far from least squares. Scale the features (for example with "
+                "StandardScaler in a Pipeline).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -655,7 +655,7 @@ def _fit_single_layer(weights, gram, cross, target_ss, *, l2, max_iter, tol, cal
     memory = _DirectionMemory(product.size, ANDERSON_MEMORY + 1)
     loss_curve, step_sizes, changes, log_rates = [], [], [], []
     n_extrapolations = 0
-    stopping = _StoppingRule(certificate, cross, tol, loss)
+    stopping = _StoppingRule(certificate, cross, tol, loss, worst_rate=True)
     converged = False
     # The largest Rayleigh quotient <d, d S'> / <d, d> seen, a lower bound on
     # the largest eigenvalue of S'. A direction whose quotient is below
@@ -871,8 +871,9 @@ class _StoppingRule:
     whose exact decrease is 0.
     """
 
-    def __init__(self, certificate, cross, tol, loss, weights=None):
+    def __init__(self, certificate, cross, tol, loss, weights=None, worst_rate=False):
         self.certificate = certificate
+        self.worst_rate = worst_rate
         self.cross = cross
         self.tol = tol
         self.weights = weights
@@ -885,7 +886,7 @@ class _StoppingRule:
         if self.certificate is not None:
             remaining = self.certificate.distance(gram_product, self.cross)
         else:
-            remaining = _remaining_change(changes[-1], log_rates)
+            remaining = _remaining_change(changes[-1], log_rates, worst=self.worst_rate)
         # ``last_change`` is the relative distance that a warning reports.
         self.last_change = remaining / norm if norm > 0.0 else 0.0
         if loss < self.best_loss:
@@ -966,15 +967,18 @@ def least_squares_certificate(gram, layer_sizes, l2):
     return _LeastSquaresCertificate(gram)
 
 
-def _remaining_change(last_change, log_rates, window=10):
+def _remaining_change(last_change, log_rates, window=10, worst=False):
     """Estimate how far the end-to-end map still moves after the last sweep.
 
     Under linear convergence with rate ``rho`` the remaining moves add up to
     ``change * rho / (1 - rho)``. The changes of a deep network oscillate
     from sweep to sweep, so ``rho`` is the geometric mean of the contraction
     over the last ``window`` pairs of plain sweeps (an extrapolated point
-    breaks a pair). Without a contraction in sight the estimate is infinite,
-    unless the last change is exactly zero.
+    breaks a pair). With ``worst``, ``rho`` is the largest contraction in the
+    window instead: conjugate gradients contract unevenly, and on 20 features
+    with scales from 1e-2 to 1e2 the geometric mean stopped a one-layer fit
+    8e-7 from least squares at tol=1e-10. Without a contraction in sight the
+    estimate is infinite, unless the last change is exactly zero.
     """
     if last_change == 0.0:
         return 0.0
@@ -983,7 +987,7 @@ def _remaining_change(last_change, log_rates, window=10):
         # rate measured on them would promise convergence too early.
         return math.inf
     recent = log_rates[-window:]
-    rate = math.exp(sum(recent) / len(recent))
+    rate = math.exp(max(recent) if worst else sum(recent) / len(recent))
     if not rate < 1.0:
         return math.inf
     return last_change * rate / (1.0 - rate)

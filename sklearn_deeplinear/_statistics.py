@@ -246,9 +246,9 @@ def _recentre_offset_columns(X, Yc, weights, x_mean, columns, gram, cross):
     """Form the centred products of ``columns`` of ``X`` from centred columns.
 
     With unit weights, a column that stores values in a fraction ``f`` of
-    the rows has a variance of at least ``mean^2 (1/f - 1)``, so one whose
-    mean exceeds its spread fills more than half of them, and its dense
-    centred copy ``c`` costs at most about twice the column's storage. With
+    the rows has a variance of at least ``mean^2 (1/f - 1)``. So one whose
+    mean exceeds its spread fills more than half of them. Its dense centred
+    copy ``c`` then costs at most about twice the column's storage. With
     ``c`` centred on its weighted mean, ``Xc.T W c = X.T W c - x̄ (1.T W c)``
     and ``Yc.T W c`` involve no large cancelling terms. ``gram`` and ``cross``
     are updated in place, in float64 whatever the dtype of ``X``.
@@ -471,6 +471,18 @@ class GramOperator(LinearOperator):
         for column in range(U.shape[1]):
             image[:, column] = transposed @ U[:, column]
         return image
+
+    def diagonal(self):
+        """Return the diagonal of ``S``: the weighted variances of the features."""
+        X = self.X
+        if sp.issparse(X):
+            squares = sp.csr_array(X).multiply(X).T @ self.weights
+        else:
+            squares = np.einsum("ij,ij,i->j", X, X, self.weights, dtype=np.float64)
+        variances = np.asarray(squares, dtype=np.float64) / self.weight_sum
+        # The centring cancels digits of a column whose mean exceeds its
+        # spread, so a variance below zero is such round-off.
+        return np.maximum(variances - self.X_offset**2, 0.0)
 
     # ``A @ S`` for an array ``A``: SciPy's LinearOperator supports a left
     # array operand only from 1.11 on; S is symmetric, so A @ S = (S @ A.T).T.

@@ -134,26 +134,29 @@ def badly_scaled_problem(dtype):
 
 
 @functools.cache
-def fit_badly_scaled(dtype, depth, init):
+def fit_badly_scaled(dtype, depth, init, precompute):
     """Return ``(predictions, warnings)`` of a fit on :func:`badly_scaled_problem`."""
     X, y = badly_scaled_problem(dtype)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = DeepLinearRegressor(depth=depth, init=init, random_state=0).fit(X, y)
+        model = DeepLinearRegressor(
+            depth=depth, init=init, precompute=precompute, random_state=0
+        ).fit(X, y)
     return model, model.predict(X), caught
 
 
 BADLY_SCALED = [
-    (dtype, depth, init)
+    (dtype, depth, init, precompute)
     for dtype in (np.float64, np.float32)
     for depth in (1, 2, 3)
     for init in INITS
+    for precompute in ("auto", False)
 ]
 
 
-@pytest.mark.parametrize("dtype, depth, init", BADLY_SCALED)
-def test_badly_scaled_features_stay_finite(dtype, depth, init):
-    model, prediction, caught = fit_badly_scaled(dtype, depth, init)
+@pytest.mark.parametrize("dtype, depth, init, precompute", BADLY_SCALED)
+def test_badly_scaled_features_stay_finite(dtype, depth, init, precompute):
+    model, prediction, caught = fit_badly_scaled(dtype, depth, init, precompute)
 
     assert np.all(np.isfinite(model.coef_))
     assert np.all(np.isfinite(prediction))
@@ -168,10 +171,10 @@ def test_badly_scaled_features_stay_finite(dtype, depth, init):
 
 def test_badly_scaled_features_reach_ols_or_warn():
     silent_failures = []
-    for dtype, depth, init in BADLY_SCALED:
+    for dtype, depth, init, precompute in BADLY_SCALED:
         X, y = badly_scaled_problem(dtype)
         ols = LinearRegression().fit(X.astype(np.float64), y.astype(np.float64))
-        model, prediction, caught = fit_badly_scaled(dtype, depth, init)
+        model, prediction, caught = fit_badly_scaled(dtype, depth, init, precompute)
         warned = any(w.category is ConvergenceWarning for w in caught)
         # float32 statistics carry a relative error of about 1e-7 times the
         # conditioning of the scaled problem; 1e-3 of the target's spread is
@@ -180,7 +183,8 @@ def test_badly_scaled_features_reach_ols_or_warn():
         gap = np.max(np.abs(prediction - ols.predict(X))) / np.std(y)
         if not warned and gap > rtol:
             silent_failures.append(
-                f"{np.dtype(dtype).name} depth={depth} init={init}: "
+                f"{np.dtype(dtype).name} depth={depth} init={init} "
+                f"precompute={precompute}: "
                 f"n_iter_={model.n_iter_}, max |prediction - OLS| / std(y) = "
                 f"{gap:.3g}"
             )
@@ -315,6 +319,19 @@ def test_stall_short_of_tol_warns():
     error = np.linalg.norm(model.coef_ - ols.coef_) / np.linalg.norm(ols.coef_)
     assert error > 1e-10
     assert model.n_iter_ < 50_000
+
+
+def test_stall_with_weight_decay_names_its_fix():
+    # With alpha > 0 the optimum is not least squares, and alpha is already set.
+    X, y = nearly_collinear_problem(1e-3)
+
+    with pytest.warns(ConvergenceWarning, match="stopped after") as caught:
+        DeepLinearRegressor(alpha=1e-10, max_iter=50_000).fit(X, y)
+
+    message = str(caught[0].message)
+    assert "distance of coef_ to its optimum" in message
+    assert "raise alpha" in message
+    assert "least-squares" not in message
 
 
 def test_stall_at_tol_zero_is_silent():
