@@ -373,24 +373,34 @@ def _column_magnitudes(X):
     return np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
 
 
-def _column_sums_of_squares(X):
-    """Return ``sum_i X_ij^2`` for every column in float64, in one pass."""
+def _column_sums_of_squares(X, weights=None):
+    """Return ``sum_i w_i X_ij^2`` for every column in float64, in one pass."""
     if sp.issparse(X):
         if X.format == "csc":
+            squares = np.square(X.data, dtype=np.float64)
+            if weights is not None:
+                squares *= weights[X.indices]
             # Sums over the runs of stored values of the non-empty columns.
             sums = np.zeros(X.shape[1])
-            starts = X.indptr[:-1]
             filled = np.diff(X.indptr) > 0
-            squares = np.square(X.data, dtype=np.float64)
             if squares.size:
-                sums[filled] = np.add.reduceat(squares, starts[filled])
+                sums[filled] = np.add.reduceat(squares, X.indptr[:-1][filled])
             return sums
         if X.format != "csr":
             X = sp.coo_array(X)
-        columns = X.col if X.format == "coo" else X.indices
         squares = np.square(X.data, dtype=np.float64)
+        if X.format == "coo":
+            columns = X.col
+            if weights is not None:
+                squares *= weights[X.row]
+        else:
+            columns = X.indices
+            if weights is not None:
+                squares *= np.repeat(weights, np.diff(X.indptr))
         return np.bincount(columns, weights=squares, minlength=X.shape[1])
-    return np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    if weights is None:
+        return np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    return np.einsum("ij,ij,i->j", X, X, weights, dtype=np.float64)
 
 
 def _largest_magnitude(X):
@@ -474,12 +484,12 @@ class GramOperator(LinearOperator):
 
     def diagonal(self):
         """Return the diagonal of ``S``: the weighted variances of the features."""
-        X = self.X
-        if sp.issparse(X):
-            squares = sp.csr_array(X).multiply(X).T @ self.weights
-        else:
-            squares = np.einsum("ij,ij,i->j", X, X, self.weights, dtype=np.float64)
-        variances = np.asarray(squares, dtype=np.float64) / self.weight_sum
+        # Any layout made for the products serves, without another copy.
+        layouts = list(self._layouts.values())
+        X = layouts[0][0] if layouts else self.X
+        weights = None if self.unit_weights else self.weights
+        squares = _column_sums_of_squares(X, weights)
+        variances = squares / self.weight_sum
         # The centring cancels digits of a column whose mean exceeds its
         # spread, so a variance below zero is such round-off.
         return np.maximum(variances - self.X_offset**2, 0.0)

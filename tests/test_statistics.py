@@ -164,3 +164,18 @@ def test_sparse_scatter_recentres_offset_columns(dtype):
     atol = 100 * np.finfo(dtype).eps * np.max(np.abs(expected[1:, 1:]))
     np.testing.assert_allclose(scatter.scatter[1:, 1:], expected[1:, 1:], atol=atol)
     np.testing.assert_allclose(scatter.mean, expected_mean.astype(float), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc", "coo"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gram_operator_diagonal_is_the_variances(fmt, weighted):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 7)) * (rng.random((300, 7)) < 0.4) + 2.0
+    weights = rng.uniform(0.0, 2.0, 300) if weighted else np.ones(300)
+    mean = weights @ X / weights.sum()
+    data = X if fmt == "dense" else sp.csr_array(X).asformat(fmt)
+
+    operator = GramOperator(data, weights, mean)
+
+    expected = weights @ (X - mean) ** 2 / weights.sum()
+    np.testing.assert_allclose(operator.diagonal(), expected, rtol=1e-12)
