@@ -152,7 +152,10 @@ def _scatter_folded(X, Y, sample_weight):
         total += rows.T @ rows
 
     weight_sum = float(np.sum(sample_weight, dtype=np.float64))
-    mean = total[n_columns, :n_columns] / weight_sum
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Rows whose weights are all zero (one block of a dask array) have no
+        # mean; Scatter.merge drops them, and a fit on them alone raises.
+        mean = total[n_columns, :n_columns] / weight_sum
     scatter = total[:n_columns, :n_columns] - weight_sum * np.outer(mean, mean)
     if not (np.all(np.isfinite(scatter)) and np.all(np.isfinite(mean))):
         return Scatter(weight_sum, mean, scatter, n_features, True)
