@@ -307,14 +307,14 @@ def target_statistics(operator, Y, centered):
     bound = X.shape[0] * np.finfo(X.dtype).tiny
     # The solver multiplies S by n_outputs columns, so X is read in their layout.
     n_outputs = Y.shape[1]
+    # The layout of the solver's products comes first, so that the passes
+    # below and the variances after the fit read it.
+    operator.prepare_layout(n_outputs)
     # Squares that overflow are reported by check_finite_statistics below, so
     # numpy's warning would only repeat that error.
     with np.errstate(over="ignore"):
         sums_of_squares = np.concatenate(
-            [
-                _column_sums_of_squares(operator.data_for(n_outputs)),
-                _column_sums_of_squares(Y),
-            ]
+            [operator.sums_of_squares(), _column_sums_of_squares(Y)]
         )
     _check_suspect_columns(X, Y, sums_of_squares, bound)
     weights, weight_sum = operator.weights, operator.weight_sum
@@ -440,6 +440,7 @@ class GramOperator(LinearOperator):
         super().__init__(dtype=np.float64, shape=(n_features, n_features))
         self.X = X
         self._layouts = {}
+        self._sums_of_squares = {}
         self._looped_layout = "csc" if n_samples >= n_features else "csr"
         self.weights = np.asarray(sample_weight, dtype=np.float64)
         self.unit_weights = bool(np.all(self.weights == 1.0))
@@ -456,11 +457,10 @@ class GramOperator(LinearOperator):
             self._layouts[layout] = (data, data.T)
         return self._layouts[layout]
 
-    def data_for(self, n_columns):
-        """Return ``X`` in the layout of products with ``n_columns`` columns."""
-        if not sp.issparse(self.X):
-            return self.X
-        return self._converted(self._layout_for(n_columns))[0]
+    def prepare_layout(self, n_columns):
+        """Make the layout of products with ``n_columns`` columns, for sparse ``X``."""
+        if sp.issparse(self.X):
+            self._converted(self._layout_for(n_columns))
 
     def _layout_for(self, n_columns):
         """Return the layout of a product with ``n_columns`` right-hand sides."""
@@ -485,14 +485,24 @@ class GramOperator(LinearOperator):
             image[:, column] = transposed @ U[:, column]
         return image
 
+    def sums_of_squares(self, weighted=False):
+        """Return ``sum_i X_ij^2``, or ``sum_i w_i X_ij^2``, for every column.
+
+        Each is computed once, from the first layout made for the products
+        (any layout serves, without another copy) or from ``X`` as it came.
+        With unit weights both are the same pass.
+        """
+        weighted = weighted and not self.unit_weights
+        if weighted not in self._sums_of_squares:
+            layouts = list(self._layouts.values())
+            data = layouts[0][0] if layouts else self.X
+            weights = self.weights if weighted else None
+            self._sums_of_squares[weighted] = _column_sums_of_squares(data, weights)
+        return self._sums_of_squares[weighted]
+
     def diagonal(self):
         """Return the diagonal of ``S``: the weighted variances of the features."""
-        # Any layout made for the products serves, without another copy.
-        layouts = list(self._layouts.values())
-        X = layouts[0][0] if layouts else self.X
-        weights = None if self.unit_weights else self.weights
-        squares = _column_sums_of_squares(X, weights)
-        variances = squares / self.weight_sum
+        variances = self.sums_of_squares(weighted=True) / self.weight_sum
         # The centring cancels digits of a column whose mean exceeds its
         # spread, so a variance below zero is such round-off.
         return np.maximum(variances - self.X_offset**2, 0.0)

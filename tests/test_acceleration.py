@@ -22,7 +22,7 @@ def quadratic_problem(n_features=7, n_outputs=3, seed=0):
 
 
 def memory_of(directions, gram):
-    """Return a :class:`_DirectionMemory` that holds ``directions`` in order."""
+    """Return a :class:`_DirectionMemory` that contains ``directions`` in order."""
     memory = _DirectionMemory(directions[0].size, len(directions))
     for direction in directions:
         memory.add(direction.ravel(), (direction @ gram).ravel())

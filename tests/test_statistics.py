@@ -179,3 +179,15 @@ def test_gram_operator_diagonal_is_the_variances(fmt, weighted):
 
     expected = weights @ (X - mean) ** 2 / weights.sum()
     np.testing.assert_allclose(operator.diagonal(), expected, rtol=1e-12)
+
+
+def test_unit_weight_variances_reuse_the_statistics_pass():
+    rng = np.random.default_rng(0)
+    X = sp.csr_array(rng.standard_normal((200, 20)) * (rng.random((200, 20)) < 0.3))
+    operator = GramOperator(X, np.ones(200))
+
+    target_statistics(operator, rng.standard_normal((200, 1)), True)
+    operator.diagonal()
+
+    # One pass over X gave both the underflow check and the variances.
+    assert list(operator._sums_of_squares) == [False]
